@@ -1,0 +1,170 @@
+"""``ferry cluster up|status|down``: the embedded Kubernetes-compatible cluster.
+
+``up`` runs the cluster in the foreground (Ctrl-C stops it) or, with ``--detach``, starts it as a
+background process that outlives the command, waits until it serves, and returns. Either way it prints
+the ``export KUBECONFIG=...`` line to use with kubectl and Helm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+DEFAULT_DATA_DIR = Path(os.environ.get("FERRY_HOME", "~/.ferry")).expanduser() / "cluster"
+console = Console(stderr=False, highlight=False)
+
+
+def _parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def _state(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads((data_dir / "cluster.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return state
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _probe(data_dir: Path, state: dict[str, Any], path: str = "/readyz") -> str | None:
+    """GET a public endpoint over TLS with the cluster's CA; the body, or None when unreachable."""
+    ctx = ssl.create_default_context(cafile=str(data_dir / "pki" / "ca.crt"))
+    try:
+        with urllib.request.urlopen(state["server"] + path, context=ctx, timeout=2) as resp:
+            body: bytes = resp.read()
+            return body.decode()
+    except (OSError, ValueError):
+        return None
+
+
+@click.group()
+def cluster() -> None:
+    """Run the embedded Kubernetes-compatible cluster (no Docker, no downloads)."""
+
+
+@cluster.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
+              help="Where the cluster keeps its state (objects, certificates, kubeconfig).")
+@click.option("--listen", default="127.0.0.1:6443", show_default=True, help="HOST:PORT to serve on (port 0: any free port).")
+@click.option("--detach", is_flag=True, help="Run in the background and return once it serves.")
+@click.option("--compaction-window", type=float, default=300.0, show_default=True,
+              help="Seconds of watch history kept; older resourceVersions get 410 Expired.")
+def up(data_dir: Path, listen: str, detach: bool, compaction_window: float) -> None:
+    """Start the cluster and print how to point kubectl at it."""
+    data_dir = data_dir.expanduser().resolve()
+    host, port = _parse_listen(listen)
+    state = _state(data_dir)
+    if state and _alive(int(state.get("pid", 0))):
+        raise click.ClickException(f"a cluster is already running on {data_dir} (pid {state['pid']}, {state['server']})")
+    if detach:
+        _up_detached(data_dir, listen, compaction_window)
+        return
+    from ferry.cluster.server import ClusterConfig, ClusterError, run_cluster
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = ClusterConfig(data_dir=data_dir, host=host, port=port, compaction_window_seconds=compaction_window)
+
+    def ready(url: str) -> None:
+        console.print(f"ferry cluster serving on [bold]{url}[/bold] (data in {data_dir})")
+        console.print(f"export KUBECONFIG={config.kubeconfig}")
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(run_cluster(config, ready=ready))
+    except ClusterError as e:
+        raise click.ClickException(str(e))
+
+
+def _up_detached(data_dir: Path, listen: str, compaction_window: float) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "cluster.log"
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ferry", "cluster", "up", "--data-dir", str(data_dir), "--listen", listen,
+             "--compaction-window", str(compaction_window)],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = _state(data_dir)
+        if state and int(state.get("pid", 0)) == proc.pid and _probe(data_dir, state) is not None:
+            console.print(f"ferry cluster serving on [bold]{state['server']}[/bold] (pid {proc.pid}, log {log_path})")
+            console.print(f"export KUBECONFIG={data_dir / 'kubeconfig'}")
+            return
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] if log_path.exists() else []
+            raise click.ClickException(f"the cluster exited during start-up: {tail[0] if tail else 'see ' + str(log_path)}")
+        time.sleep(0.1)
+    raise click.ClickException(f"the cluster did not start within 60 s; see {log_path}")
+
+
+@cluster.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
+def status(data_dir: Path) -> None:
+    """Say whether the cluster runs, where, and whether it is ready."""
+    data_dir = data_dir.expanduser().resolve()
+    state = _state(data_dir)
+    if not state or not _alive(int(state.get("pid", 0))):
+        console.print(f"not running (data dir {data_dir})")
+        sys.exit(3)
+    ready = _probe(data_dir, state)
+    version = _probe(data_dir, state, "/version")
+    kube = json.loads(version).get("gitVersion", "?") if version else "?"
+    console.print(f"running: pid {state['pid']}, {state['server']}, Kubernetes {kube}, ready: {'yes' if ready == 'ok' else 'no'}")
+    console.print(f"export KUBECONFIG={state['kubeconfig']}")
+    if ready != "ok":
+        sys.exit(1)
+
+
+@cluster.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a clean stop.")
+def down(data_dir: Path, timeout: float) -> None:
+    """Stop the cluster cleanly (its objects stay in the data dir for the next `up`)."""
+    data_dir = data_dir.expanduser().resolve()
+    state = _state(data_dir)
+    pid_file = data_dir / "cluster.pid"
+    pid = int(state["pid"]) if state else (int(pid_file.read_text().strip() or 0) if pid_file.exists() else 0)
+    if not pid or not _alive(pid):
+        console.print("not running")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid) or not pid_file.exists():
+            # reap if it is our child (it never is for --detach, but be tidy)
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            console.print(f"stopped (pid {pid})")
+            return
+        time.sleep(0.1)
+    raise click.ClickException(f"the cluster (pid {pid}) did not stop within {timeout:.0f} s")

@@ -1,0 +1,1 @@
+"""Files the demo applies (shipped with the package)."""
