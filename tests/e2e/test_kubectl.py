@@ -91,8 +91,9 @@ def test_diff_shows_changes_and_exit_codes(kube: Kube) -> None:
     assert same.returncode == 0, same.stderr
     changed = kube.run("diff", "-f", "-", input=demo("2.0.0"), check=False)
     assert changed.returncode == 1, changed.stderr
-    assert "-          image: myrepo/demo-api:1.0.0" in changed.stdout
-    assert "+          image: myrepo/demo-api:2.0.0" in changed.stdout
+    assert "-      - image: myrepo/demo-api:1.0.0" in changed.stdout
+    assert "+      - image: myrepo/demo-api:2.0.0" in changed.stdout
+    assert "-  generation: 1\n+  generation: 2" in changed.stdout
     # diff persists nothing
     live = json.loads(kube.run("get", "deploy", "demo-api", "-o", "json").stdout)
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "myrepo/demo-api:1.0.0"
@@ -108,9 +109,11 @@ def test_get_prints_kube_columns(kube: Kube) -> None:
     assert header(wide[1])[5:] == ["demo-api", "myrepo/demo-api:1.0.0", "app=demo-api"]
     as_yaml = yaml.safe_load(kube.run("get", "deploy", "demo-api", "-o", "yaml").stdout)
     assert as_yaml["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
-    labelled = kube.run("get", "deploy", "-l", "app=demo-api", "-o", "name").stdout.split()
+    kube.run("label", "deploy", "demo-api", "tier=api")
+    labelled = kube.run("get", "deploy", "-l", "tier=api", "-o", "name").stdout.split()
     assert labelled == ["deployment.apps/demo-api"]
-    assert kube.run("get", "deploy", "-l", "app=other", "-o", "name").stdout.strip() == ""
+    assert kube.run("get", "deploy", "-l", "tier in (db,cache)", "-o", "name").stdout.strip() == ""
+    assert kube.run("get", "deploy", "-l", "tier,!missing", "-o", "name").stdout.split() == labelled
     everywhere = kube.run("get", "deploy", "-A", namespaced=False).stdout.splitlines()
     assert header(everywhere[0])[:2] == ["NAMESPACE", "NAME"]
     assert any(header(line)[:2] == [kube.namespace, "demo-api"] for line in everywhere[1:])
@@ -168,7 +171,7 @@ def test_label_annotate_patch_scale(kube: Kube) -> None:
     assert live["spec"]["replicas"] == 3
     bad = kube.run("patch", "deploy", "demo-api", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":9}]', check=False)
     assert bad.returncode == 1
-    assert "Error from server" in bad.stderr
+    assert "testing value /spec/replicas failed" in bad.stderr, bad.stderr
 
 
 def test_create_typed_objects_over_protobuf(kube: Kube) -> None:

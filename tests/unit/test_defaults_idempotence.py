@@ -17,8 +17,13 @@ DEFAULTERS = {**pod_defaults.DEFAULTERS, **workload_defaults.DEFAULTERS}
 VALIDATORS = {**pod_validation.VALIDATORS, **workload_validation.VALIDATORS}
 
 junk: Any = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 70000) | st.sampled_from(["", "x", "1Gi", "25%", "Always", "-1"]),
-    lambda kids: st.lists(kids, max_size=2) | st.dictionaries(st.sampled_from(["a", "name", "port"]), kids, max_size=2),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.sampled_from(["", "x", "1Gi", "25%", "Always", "-1"]),
+    lambda kids: (
+        st.lists(kids, max_size=2) | st.dictionaries(st.sampled_from(["a", "name", "port"]), kids, max_size=2)
+    ),
     max_leaves=4,
 )
 
@@ -32,7 +37,9 @@ quantity = st.sampled_from(["100m", "0.5", "1.5Gi", "1000", "abc", "1n", 2, "+1"
 probe = st.fixed_dictionaries(
     {},
     optional={
-        "httpGet": st.fixed_dictionaries({"port": maybe(st.integers(1, 65535))}, optional={"path": maybe(st.just(""))}),
+        "httpGet": st.fixed_dictionaries(
+            {"port": maybe(st.integers(1, 65535))}, optional={"path": maybe(st.just(""))}
+        ),
         "grpc": st.fixed_dictionaries({"port": st.integers(1, 65535)}),
         "timeoutSeconds": maybe(st.integers(0, 5)),
         "successThreshold": maybe(st.integers(0, 3)),
@@ -42,7 +49,9 @@ container = st.fixed_dictionaries(
     {"name": maybe(st.sampled_from(["app", "side"]))},
     optional={
         "image": maybe(st.sampled_from(["nginx", "nginx:1.2", "r.io/a@sha256:" + "b" * 64, "Bad"])),
-        "ports": maybe(st.lists(st.fixed_dictionaries({"containerPort": maybe(st.integers(0, 70000))}), max_size=2)),
+        "ports": maybe(
+            st.lists(st.fixed_dictionaries({"containerPort": maybe(st.integers(0, 70000))}), max_size=2)
+        ),
         "resources": maybe(
             st.fixed_dictionaries(
                 {},
@@ -67,7 +76,10 @@ container = st.fixed_dictionaries(
 )
 volume = st.fixed_dictionaries(
     {"name": maybe(st.just("v"))},
-    optional={"secret": maybe(st.just({"secretName": "s"})), "emptyDir": maybe(st.just({"sizeLimit": "1.5Gi"}))},
+    optional={
+        "secret": maybe(st.just({"secretName": "s"})),
+        "emptyDir": maybe(st.just({"sizeLimit": "1.5Gi"})),
+    },
 )
 pod_spec = st.fixed_dictionaries(
     {"containers": maybe(st.lists(container, max_size=2))},
@@ -82,7 +94,9 @@ pod_spec = st.fixed_dictionaries(
 )
 template = st.fixed_dictionaries(
     {"spec": maybe(pod_spec)},
-    optional={"metadata": maybe(st.fixed_dictionaries({}, optional={"labels": maybe(st.just({"app": "x"}))}))},
+    optional={
+        "metadata": maybe(st.fixed_dictionaries({}, optional={"labels": maybe(st.just({"app": "x"}))}))
+    },
 )
 workload_spec = st.fixed_dictionaries(
     {"template": maybe(template)},

@@ -100,7 +100,10 @@ def test_volume_defaults() -> None:
             {"name": "h", "hostPath": {"path": "/x"}},
             {"name": "e", "emptyDir": {"sizeLimit": "1024Mi"}},
             {"name": "p", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
-            {"name": "d", "downwardAPI": {"items": [{"path": "l", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+            {
+                "name": "d",
+                "downwardAPI": {"items": [{"path": "l", "fieldRef": {"fieldPath": "metadata.labels"}}]},
+            },
             {"name": "v", "ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}}},
         ],
     }
@@ -111,7 +114,13 @@ def test_volume_defaults() -> None:
         {"name": "c", "configMap": {"name": "c", "defaultMode": 256}},
         {"name": "h", "hostPath": {"path": "/x", "type": ""}},
         {"name": "e", "emptyDir": {"sizeLimit": "1Gi"}},
-        {"name": "p", "projected": {"sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 3600}}], "defaultMode": 420}},
+        {
+            "name": "p",
+            "projected": {
+                "sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 3600}}],
+                "defaultMode": 420,
+            },
+        },
         {
             "name": "d",
             "downwardAPI": {
@@ -136,7 +145,12 @@ def test_pod_only_defaults() -> None:
         "spec": {
             "hostNetwork": True,
             "containers": [
-                {"name": "c", "image": "a:1", "ports": [{"containerPort": 8080}], "resources": {"limits": {"cpu": "1"}}}
+                {
+                    "name": "c",
+                    "image": "a:1",
+                    "ports": [{"containerPort": 8080}],
+                    "resources": {"limits": {"cpu": "1"}},
+                }
             ],
         }
     }
@@ -153,12 +167,23 @@ def test_explicit_values_are_kept() -> None:
             "enableServiceLinks": False,
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "c", "image": "a", "imagePullPolicy": "Never", "resources": {"requests": {"cpu": "2"}}}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "a",
+                    "imagePullPolicy": "Never",
+                    "resources": {"requests": {"cpu": "2"}},
+                }
+            ],
         }
     }
     default_pod(obj)
     spec = obj["spec"]
-    assert (spec["enableServiceLinks"], spec["restartPolicy"], spec["terminationGracePeriodSeconds"]) == (False, "Never", 0)
+    assert (spec["enableServiceLinks"], spec["restartPolicy"], spec["terminationGracePeriodSeconds"]) == (
+        False,
+        "Never",
+        0,
+    )
     assert spec["containers"][0]["imagePullPolicy"] == "Never"
     assert spec["containers"][0]["resources"] == {"requests": {"cpu": "2"}}
 
@@ -166,7 +191,9 @@ def test_explicit_values_are_kept() -> None:
 def test_uninterpretable_values_are_left_alone() -> None:
     obj: dict[str, Any] = {
         "spec": {
-            "containers": [{"name": "c", "ports": "80", "resources": {"limits": {"cpu": "lots"}}, "livenessProbe": 3}],
+            "containers": [
+                {"name": "c", "ports": "80", "resources": {"limits": {"cpu": "lots"}}, "livenessProbe": 3}
+            ],
             "volumes": "none",
             "securityContext": "x",
         }

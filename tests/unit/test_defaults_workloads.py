@@ -143,7 +143,10 @@ def test_replica_set() -> None:
     obj = _apply("apps", "ReplicaSet", {"spec": {"template": _template({"app": "a"})}})
     assert obj["spec"] == {
         "replicas": 1,
-        "template": {"metadata": {"labels": {"app": "a"}, "creationTimestamp": None}, "spec": DEFAULTED_POD_SPEC},
+        "template": {
+            "metadata": {"labels": {"app": "a"}, "creationTimestamp": None},
+            "spec": DEFAULTED_POD_SPEC,
+        },
     }
 
 
@@ -174,7 +177,10 @@ def test_stateful_set_explicit_rolling_update_without_body_stays_nil() -> None:
 
 def test_daemon_set() -> None:
     obj = _apply("apps", "DaemonSet", {"spec": {"template": _template()}})
-    assert obj["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    assert obj["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+    }
     assert obj["spec"]["revisionHistoryLimit"] == 10
 
 
@@ -208,7 +214,9 @@ def test_job_defaults_and_generated_selector() -> None:
 
 
 def test_job_without_uid_skips_selector_generation() -> None:
-    obj = _apply("batch", "Job", {"metadata": {"name": "pi"}, "spec": {"parallelism": 3, "template": _template()}})
+    obj = _apply(
+        "batch", "Job", {"metadata": {"name": "pi"}, "spec": {"parallelism": 3, "template": _template()}}
+    )
     assert "selector" not in obj["spec"]
     assert "completions" not in obj["spec"]  # only parallelism given: completions stays unset
     assert obj["spec"]["parallelism"] == 3
@@ -223,7 +231,11 @@ def test_job_with_pod_failure_policy() -> None:
 
 
 def test_cron_job() -> None:
-    obj = _apply("batch", "CronJob", {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": _template()}}}})
+    obj = _apply(
+        "batch",
+        "CronJob",
+        {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": _template()}}}},
+    )
     spec = obj["spec"]
     assert (spec["concurrencyPolicy"], spec["suspend"]) == ("Allow", False)
     assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 1)
@@ -233,7 +245,9 @@ def test_cron_job() -> None:
 
 
 def test_replication_controller() -> None:
-    obj = _apply("", "ReplicationController", {"metadata": {}, "spec": {"template": _template({"app": "rc"})}})
+    obj = _apply(
+        "", "ReplicationController", {"metadata": {}, "spec": {"template": _template({"app": "rc"})}}
+    )
     assert obj["spec"]["selector"] == {"app": "rc"}
     assert obj["metadata"]["labels"] == {"app": "rc"}
     assert obj["spec"]["replicas"] == 1

@@ -56,7 +56,13 @@ def test_canonical_form_matches_kube(raw: object, canonical: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "fmt"),
-    [("1Ki", BINARY_SI), ("1k", DECIMAL_SI), ("1e3", DECIMAL_EXPONENT), ("0.5Ki", BINARY_SI), ("0.0001Ki", DECIMAL_SI)],
+    [
+        ("1Ki", BINARY_SI),
+        ("1k", DECIMAL_SI),
+        ("1e3", DECIMAL_EXPONENT),
+        ("0.5Ki", BINARY_SI),
+        ("0.0001Ki", DECIMAL_SI),
+    ],
 )
 def test_format_follows_suffix(raw: str, fmt: str) -> None:
     assert parse_quantity(raw).format == fmt

@@ -79,7 +79,9 @@ def test_label_and_1035() -> None:
 def test_qualified_name() -> None:
     assert is_qualified_name("app.kubernetes.io/name") == []
     assert is_qualified_name("a/b/c") == [
-        "a qualified name " + QNAME_MSG + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+        "a qualified name "
+        + QNAME_MSG
+        + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
     ]
     assert is_qualified_name("/x") == ["prefix part must be non-empty"]
     assert is_qualified_name("x/") == ["name part must be non-empty", "name part " + QNAME_MSG]
@@ -178,7 +180,9 @@ def test_go_renderings() -> None:
 def test_invalid_status_message_for_bad_name() -> None:
     from ferry.cluster.resources.validation.common import validate_object_meta
 
-    errs = validate_object_meta({"metadata": {"name": "Bad_Name", "namespace": "default"}}, None, namespaced=True)
+    errs = validate_object_meta(
+        {"metadata": {"name": "Bad_Name", "namespace": "default"}}, None, namespaced=True
+    )
     assert invalid("Deployment", "apps", "Bad_Name", errs).message == (
         f'Deployment.apps "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": {SUBDOMAIN_MSG}'
     )

@@ -258,3 +258,11 @@ def test_events_k8s_io_update_keeps_fields_immutable() -> None:
     old = events_v1()
     new = events_v1(note="changed")
     assert msgs(validate_events_event(new, old)) == ['message: Invalid value: "changed": field is immutable']
+
+
+def test_null_payload_values_decode_like_go_and_line_breaks_in_base64_are_skipped() -> None:
+    assert validate_config_map({"data": {"a": None}, "binaryData": {"b": None}}, None) == []
+    wrapped = b64("x" * 100)
+    wrapped = wrapped[:60] + "\n" + wrapped[60:]
+    assert validate_secret({"type": "Opaque", "data": {"a": wrapped, "b": None}}, None) == []
+    assert msgs(validate_config_map({"data": {"a": 3}}, None)) == ["data[a]: Invalid value: 3: must be a string"]

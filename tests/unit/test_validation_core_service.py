@@ -224,3 +224,13 @@ def test_mistyped_fields_are_reported_not_raised() -> None:
         "spec.sessionAffinity: Required value",
         "spec.type: Required value",
     ]
+
+
+def test_mistyped_port_number_is_one_error_not_two() -> None:
+    svc = service({"ports": [{"port": "80"}]})
+    assert errors(svc) == ['spec.ports[0].port: Invalid value: "80": must be of type integer']
+    missing = service({"ports": [{"name": "http"}]})
+    assert errors(missing) == [
+        "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+        "spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
+    ]

@@ -21,17 +21,23 @@ def test_valid_object_has_no_errors() -> None:
 
 
 def test_name_or_generate_name_required() -> None:
-    assert _errors({"namespace": "default"}) == ["metadata.name: Required value: name or generateName is required"]
+    assert _errors({"namespace": "default"}) == [
+        "metadata.name: Required value: name or generateName is required"
+    ]
 
 
 def test_generate_name_masks_trailing_dash() -> None:
     assert _errors({"name": "web-abcde", "generateName": "web-", "namespace": "default"}) == []
     errs = _errors({"name": "x", "generateName": "Web-", "namespace": "default"})
-    assert len(errs) == 1 and errs[0].startswith('metadata.generateName: Invalid value: "Web-": a lowercase RFC 1123')
+    assert len(errs) == 1 and errs[0].startswith(
+        'metadata.generateName: Invalid value: "Web-": a lowercase RFC 1123'
+    )
 
 
 def test_custom_name_validator() -> None:
-    out = validate_object_meta({"metadata": {"name": "a.b"}}, None, namespaced=False, name_validator=is_dns1123_label)
+    out = validate_object_meta(
+        {"metadata": {"name": "a.b"}}, None, namespaced=False, name_validator=is_dns1123_label
+    )
     assert [e.error() for e in out] == ['metadata.name: Invalid value: "a.b": must not contain dots']
 
 
@@ -90,7 +96,12 @@ def test_update_without_uid_or_timestamps_is_allowed() -> None:
 
 
 def test_no_new_finalizers_while_deleting() -> None:
-    old = {"name": "x", "namespace": "a", "deletionTimestamp": "2024-01-01T00:00:00Z", "finalizers": ["a.io/x"]}
+    old = {
+        "name": "x",
+        "namespace": "a",
+        "deletionTimestamp": "2024-01-01T00:00:00Z",
+        "finalizers": ["a.io/x"],
+    }
     new = {**old, "finalizers": ["a.io/x", "b.io/y", "a.io/z"]}
     assert _errors(new, old) == [
         "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, "
@@ -101,7 +112,9 @@ def test_no_new_finalizers_while_deleting() -> None:
 
 def test_metadata_of_wrong_type() -> None:
     assert _errors("x") == ['metadata: Invalid value: "x": must be of type object']
-    assert _errors({"name": 5, "namespace": "d"})[0] == "metadata.name: Invalid value: 5: must be of type string"
+    assert (
+        _errors({"name": 5, "namespace": "d"})[0] == "metadata.name: Invalid value: 5: must be of type string"
+    )
 
 
 _json: Any = st.recursive(
@@ -113,11 +126,41 @@ _meta = st.fixed_dictionaries(
     {},
     optional={
         k: _json
-        for k in ("name", "namespace", "labels", "annotations", "ownerReferences", "finalizers", "uid", "generation")
+        for k in (
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+            "uid",
+            "generation",
+        )
     },
 )
 
 
 @given(_meta, _meta | st.none(), st.booleans())
 def test_never_raises(meta: dict[str, Any], old: dict[str, Any] | None, namespaced: bool) -> None:
-    validate_object_meta({"metadata": meta}, {"metadata": old} if old is not None else None, namespaced=namespaced)
+    validate_object_meta(
+        {"metadata": meta}, {"metadata": old} if old is not None else None, namespaced=namespaced
+    )
+
+
+def test_builtin_kinds_require_qualified_or_standard_finalizers() -> None:
+    meta = {"name": "x", "namespace": "d", "finalizers": ["foo", "kubernetes", "example.com/ok"]}
+    custom = validate_object_meta({"metadata": meta}, None, namespaced=True)
+    assert custom == []  # custom resources: apimachinery rules only
+    builtin = validate_object_meta({"metadata": meta}, None, namespaced=True, builtin=True)
+    assert [e.error() for e in builtin] == [
+        'metadata.finalizers[0]: Invalid value: "foo": name is neither a standard finalizer name nor is it '
+        "fully qualified"
+    ]
+    updated = validate_object_meta({"metadata": meta}, {"metadata": meta}, namespaced=True, builtin=True)
+    assert [e.error() for e in updated] == [e.error() for e in builtin]
+
+
+def test_error_order_follows_kube() -> None:
+    meta = {"name": "x", "namespace": "d", "finalizers": ["a/b/c"], "labels": {"-": "v"}}
+    paths = [e.field for e in validate_object_meta({"metadata": meta}, None, namespaced=True)]
+    assert paths == ["metadata.labels", "metadata.finalizers"]

@@ -17,7 +17,10 @@ C0 = "spec.containers[0]"
 def pod(container: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
     ctr = {"name": "app", "image": "nginx:1.27"}
     ctr.update(container or {})
-    obj: dict[str, Any] = {"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": [ctr], **spec}}
+    obj: dict[str, Any] = {
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"containers": [ctr], **spec},
+    }
     default_pod(obj)
     return obj
 
@@ -83,7 +86,13 @@ def test_env() -> None:
         {"name": "A=B"},
         {"name": "X", "valueFrom": {}},
         {"name": "Y", "value": "v", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "Z", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}, "secretKeyRef": {"name": "s", "key": "k"}}},
+        {
+            "name": "Z",
+            "valueFrom": {
+                "fieldRef": {"fieldPath": "spec.nodeName"},
+                "secretKeyRef": {"name": "s", "key": "k"},
+            },
+        },
         {"name": "W", "valueFrom": {"fieldRef": {"fieldPath": "status.phase"}}},
         {"name": "V", "valueFrom": {"fieldRef": {"fieldPath": "bogus"}}},
         {"name": "U", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "a/b"}}},
@@ -123,7 +132,11 @@ def test_env_from() -> None:
 def test_probes() -> None:
     container = {
         "livenessProbe": {"successThreshold": 2, "httpGet": {"port": 8080}, "exec": {"command": ["true"]}},
-        "readinessProbe": {"periodSeconds": -1, "terminationGracePeriodSeconds": 5, "tcpSocket": {"port": "http"}},
+        "readinessProbe": {
+            "periodSeconds": -1,
+            "terminationGracePeriodSeconds": 5,
+            "tcpSocket": {"port": "http"},
+        },
         "startupProbe": {"successThreshold": 3},
     }
     assert errors(pod(container)) == [
@@ -160,7 +173,9 @@ def test_resources_requests_must_not_exceed_limits() -> None:
         f'{C0}.resources.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi',
     ]
     message = invalid("Pod", "", "p", validate_pod(obj, None)).message
-    assert message.startswith('Pod "p" is invalid: [spec.containers[0].resources.requests: Invalid value: "2"')
+    assert message.startswith(
+        'Pod "p" is invalid: [spec.containers[0].resources.requests: Invalid value: "2"'
+    )
 
 
 def test_resources_names_and_values() -> None:
@@ -185,7 +200,11 @@ def test_extended_resources_need_equal_limits() -> None:
 
 
 def test_policies_and_enums() -> None:
-    obj = pod({"imagePullPolicy": "Sometimes", "terminationMessagePolicy": "Log"}, restartPolicy="Maybe", dnsPolicy="X")
+    obj = pod(
+        {"imagePullPolicy": "Sometimes", "terminationMessagePolicy": "Log"},
+        restartPolicy="Maybe",
+        dnsPolicy="X",
+    )
     assert errors(obj) == [
         f'{C0}.terminationMessagePolicy: Unsupported value: "Log": supported values: "File", "FallbackToLogsOnError"',
         f'{C0}.imagePullPolicy: Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"',
@@ -216,14 +235,20 @@ def test_spec_level_fields() -> None:
 
 
 def test_init_containers() -> None:
-    obj = pod(initContainers=[{"name": "app", "image": "busybox", "readinessProbe": {"exec": {"command": ["x"]}}}])
+    obj = pod(
+        initContainers=[{"name": "app", "image": "busybox", "readinessProbe": {"exec": {"command": ["x"]}}}]
+    )
     assert errors(obj) == [
         'spec.initContainers[0].name: Duplicate value: "app"',
         "spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without "
         "restartPolicy=Always",
     ]
-    sidecar = pod(initContainers=[{"name": "side", "image": "b", "restartPolicy": "Always", "readinessProbe": {}}])
-    assert errors(sidecar) == ["spec.initContainers[0].readinessProbe: Required value: must specify a handler type"]
+    sidecar = pod(
+        initContainers=[{"name": "side", "image": "b", "restartPolicy": "Always", "readinessProbe": {}}]
+    )
+    assert errors(sidecar) == [
+        "spec.initContainers[0].readinessProbe: Required value: must specify a handler type"
+    ]
 
 
 def test_pod_only_rules() -> None:
@@ -256,7 +281,9 @@ def test_pod_template_kind_reports_template_labels_path() -> None:
         "template": {"metadata": {"labels": {"a": "-x"}}, "spec": pod()["spec"]},
     }
     errs = [e.error() for e in validate_pod_template(obj, None)]
-    assert len(errs) == 1 and errs[0].startswith('template.labels: Invalid value: "-x": a valid label must be')
+    assert len(errs) == 1 and errs[0].startswith(
+        'template.labels: Invalid value: "-x": a valid label must be'
+    )
 
 
 @pytest.mark.parametrize("bad_spec", [None, "x", 3, []])

@@ -73,7 +73,12 @@ def test_source_required_fields() -> None:
 
 
 def test_projected_token_expiration() -> None:
-    volumes = [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 60}}]}}]
+    volumes = [
+        {
+            "name": "t",
+            "projected": {"sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 60}}]},
+        }
+    ]
     assert errors(volumes) == [
         "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: Invalid value: 60: "
         "may not specify a duration less than 10 minutes"

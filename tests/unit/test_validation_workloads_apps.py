@@ -87,7 +87,10 @@ def test_deployment_template_rules() -> None:
 
 
 def test_deployment_rolling_update_rules() -> None:
-    both_zero = make("Deployment", strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}})
+    both_zero = make(
+        "Deployment",
+        strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}},
+    )
     assert errors(both_zero) == [
         "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, "
         'StrVal:"0%"}: may not be 0 when `maxSurge` is 0'
@@ -148,10 +151,12 @@ def test_replica_set() -> None:
 
 
 def test_stateful_set_rules() -> None:
-    obj = make("StatefulSet", podManagementPolicy="Random", updateStrategy={"type": "OnDelete", "rollingUpdate": {}})
+    obj = make(
+        "StatefulSet", podManagementPolicy="Random", updateStrategy={"type": "OnDelete", "rollingUpdate": {}}
+    )
     obj["spec"]["template"]["spec"]["activeDeadlineSeconds"] = 3
     assert errors(obj) == [
-        'spec.podManagementPolicy: Invalid value: "Random": must be \'OrderedReady\' or \'Parallel\'',
+        "spec.podManagementPolicy: Invalid value: \"Random\": must be 'OrderedReady' or 'Parallel'",
         "spec.updateStrategy.rollingUpdate: Invalid value: {}: only allowed for updateStrategy 'RollingUpdate'",
         "spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in StatefulSet is not Supported",
     ]
@@ -176,13 +181,18 @@ def test_stateful_set_update_rules() -> None:
 
 
 def test_daemon_set_rules() -> None:
-    obj = make("DaemonSet", updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}})
+    obj = make(
+        "DaemonSet",
+        updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}},
+    )
     assert errors(obj) == [
         "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: intstr.IntOrString{Type:0, IntVal:1, "
         'StrVal:""}: may not be set when maxUnavailable is non-zero'
     ]
     zero = make("DaemonSet", updateStrategy={"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}})
-    assert errors(zero) == ["spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0"]
+    assert errors(zero) == [
+        "spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0"
+    ]
     no_sel = make("DaemonSet")
     del no_sel["spec"]["selector"]
     assert errors(no_sel) == [
@@ -203,3 +213,17 @@ def test_controller_revision() -> None:
     ]
     assert validate({"data": {"spec": {"a": 1}}, "revision": 1}, old) == []
 
+
+def test_daemon_set_update_reports_immutable_selector_first() -> None:
+    old = make("DaemonSet")
+    new = changed(old, lambda s: s.update(selector={"matchLabels": {"app": "other"}}))
+    assert errors(new, old) == [
+        'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"other"}, '
+        "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: `selector` does not '
+        "match template `labels`",
+    ]
+    assert errors(make("DaemonSet", updateStrategy={"type": "Surge"})) == [
+        'spec.updateStrategy: Unsupported value: apps.DaemonSetUpdateStrategy{Type:"Surge", '
+        'RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}: supported values: "RollingUpdate", "OnDelete"'
+    ]

@@ -68,7 +68,7 @@ def test_generated_labels_are_checked() -> None:
 def test_manual_selector_must_match_template() -> None:
     obj = job(manualSelector=True, selector={"matchLabels": {"app": "x"}})
     assert errors(obj) == [
-        'spec.template.metadata.labels: Invalid value: map[string]string(nil): `selector` does not match template '
+        "spec.template.metadata.labels: Invalid value: map[string]string(nil): `selector` does not match template "
         "`labels`"
     ]
 
@@ -104,11 +104,25 @@ def test_suspended_job_may_change_scheduling_directives() -> None:
 def test_cron_job() -> None:
     obj: dict[str, Any] = {
         "metadata": {"name": "n" * 53},
-        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}},
+        "spec": {
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+        },
     }
     default_cron_job(obj)
     assert [e.error() for e in validate_cron_job(obj, None)] == [
         f'metadata.name: Invalid value: "{"n" * 53}": must be no more than 52 characters',
         "spec.schedule: Required value",
         'spec.jobTemplate.spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"',
+    ]
+
+
+def test_missing_selector_reports_both_errors() -> None:
+    obj = job()
+    obj["metadata"].pop("uid")
+    del obj["spec"]["selector"]
+    assert errors(obj) == [
+        "spec.selector: Required value",
+        'spec.template.metadata.labels: Invalid value: map[string]string{"batch.kubernetes.io/controller-uid":'
+        f'"{UID}", "batch.kubernetes.io/job-name":"pi", "controller-uid":"{UID}", "job-name":"pi"}}: '
+        "`selector` does not match template `labels`",
     ]

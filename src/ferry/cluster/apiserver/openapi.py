@@ -21,11 +21,13 @@ from ferry.cluster.resources.catalog import Catalog
 from ferry.cluster.resources.types import ResourceType
 
 _QUERY = ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")
+# Strategic merge patch is served but deliberately not listed: when it is, kubectl looks for patch
+# metadata in components.schemas and, finding none there, in /openapi/v2, whose absence then fails
+# `kubectl apply`. Unlisted, kubectl uses its built-in Go type metadata, as it does for any server.
 _PATCH_TYPES = (
     "application/apply-patch+yaml",
     "application/json-patch+json",
     "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
 )
 
 
@@ -37,13 +39,19 @@ def _gvk(rt: ResourceType) -> dict[str, str]:
     return {"group": rt.group, "version": rt.version, "kind": rt.kind}
 
 
-def _op(rt: ResourceType, action: str, verb: str, *, body_types: tuple[str, ...] = ()) -> dict[str, Any]:
+def _op(
+    rt: ResourceType, action: str, verb: str, *, body_types: tuple[str, ...] = (), gvk: dict[str, str] | None = None
+) -> dict[str, Any]:
+    # Every write operation declares the write query parameters. kubectl inspects the PATCH operations
+    # tagged with the object's GVK in map order, so one without fieldValidation (say, on /status) would
+    # randomly turn server-side validation off.
+    writes = verb in ("post", "put", "patch")
     op: dict[str, Any] = {
         "operationId": f"{action}{rt.kind}",
-        "parameters": [_param(q) for q in _QUERY] if action in ("patch", "replace", "create") else [],
+        "parameters": [_param(q) for q in _QUERY] if writes else [],
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {}}}}},
         "x-kubernetes-action": verb,
-        "x-kubernetes-group-version-kind": _gvk(rt),
+        "x-kubernetes-group-version-kind": gvk or _gvk(rt),
     }
     if body_types:
         op["requestBody"] = {"content": {t: {"schema": {}} for t in body_types}, "required": True}
@@ -73,10 +81,11 @@ def _paths(rt: ResourceType) -> dict[str, Any]:
     }
     for sub in rt.subresources:
         if sub in ("status", "scale"):
+            gvk = {"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else None
             paths[f"{coll}/{{name}}/{sub}"] = {
-                "get": _op(rt, f"read{sub.title()}", "get"),
-                "put": _op(rt, f"replace{sub.title()}", "put", body_types=("application/json",)),
-                "patch": _op(rt, f"patch{sub.title()}", "patch", body_types=_PATCH_TYPES),
+                "get": _op(rt, f"read{sub.title()}", "get", gvk=gvk),
+                "put": _op(rt, f"replace{sub.title()}", "put", body_types=("application/json",), gvk=gvk),
+                "patch": _op(rt, f"patch{sub.title()}", "patch", body_types=_PATCH_TYPES, gvk=gvk),
                 "parameters": ns_param + name_param,
             }
     return paths

@@ -44,8 +44,14 @@ from ferry.cluster.resources.types import Obj, ResourceType
 _PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 
 
-def _invalid_patch(rt: ResourceType, name: str, err: Exception) -> errors.ApiError:
-    return errors.ApiError(422, "Invalid", str(err), {"name": name, "group": rt.group, "kind": rt.kind})
+def _invalid_patch(err: PatchError) -> errors.ApiError:
+    """kube answers a patch that cannot apply with a generic 422 whose cause carries the patch error."""
+    if err.code == 400:
+        return errors.bad_request(err.message)
+    return errors.ApiError(
+        422, "Invalid", "the server rejected our request due to an error in our request",
+        {"causes": [{"reason": "UnexpectedServerResponse", "message": err.message}]},
+    )
 
 
 def conflict_error(rt: ResourceType, name: str, exc: ApplyConflict) -> errors.ApiError:
@@ -72,7 +78,7 @@ def apply_patch(rt: ResourceType, ptype: str, obj: Obj, patch: Any, name: str) -
             )
         return apply_strategic_merge_patch(obj, patch, tmeta)
     except PatchError as e:
-        raise _invalid_patch(rt, name, e)
+        raise _invalid_patch(e)
 
 
 async def patch(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:

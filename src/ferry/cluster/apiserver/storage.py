@@ -258,8 +258,14 @@ class Storage:
                 raise errors.not_found(rt.plural, rt.group, name)
             self.admission.release(rt, obj)
             return WriteResult(entry.obj(), entry.raw, warnings=warnings)
+        m["resourceVersion"] = str(rev)
+        if obj == old:
+            # Nothing changed: like kube's GuaranteedUpdate, write nothing and keep the resourceVersion
+            # (kubectl prints "patched (no change)" by comparing the two).
+            current = self.store.get(rt.store_key(namespace, name))
+            if current is not None and current.rev == rev:
+                return WriteResult(obj, current.raw, warnings=warnings)
         if opts.dry_run:
-            m["resourceVersion"] = str(rev)
             return WriteResult(obj, _dump(obj), warnings=warnings)
         try:
             entry = await self.store.update(rt.store_key(namespace, name), obj, expected_rev=rev)

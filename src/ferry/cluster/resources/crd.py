@@ -36,50 +36,21 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from ferry.cluster.apiserver.errors import FieldError, invalid_value, required
+from ferry.cluster.apiserver.errors import FieldError, invalid_value
 from ferry.cluster.resources.types import Defaulter, Obj, Validator
-from ferry.cluster.resources.validation.common import is_dns1035_label
-from ferry.cluster.resources.validation.openapi import go_float, schema_errors
+from ferry.cluster.resources.validation.customresource import (
+    additional_of,
+    as_schema,
+    embedded_resource_errors,
+    join,
+    props_of,
+    scale_replicas_errors,
+)
+from ferry.cluster.resources.validation.openapi import schema_errors
 
 _META_FIELDS = ("apiVersion", "kind", "metadata")
 _PRESERVE = "x-kubernetes-preserve-unknown-fields"
 _EMBEDDED = "x-kubernetes-embedded-resource"
-MAX_INT32 = 2**31 - 1
-_GO_TYPES = {str: "string", bool: "bool", list: "[]interface {}", dict: "map[string]interface {}"}
-
-
-def _go_v(value: Any) -> str:
-    """Go's ``%v`` of a decoded JSON value (enough for accessor error messages)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + " ".join(_go_v(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_v(v)}" for k, v in sorted(value.items())) + "]"
-    if isinstance(value, float):
-        return go_float(value)
-    return str(value)
-
-
-def _props(schema: dict[str, Any] | None) -> dict[str, Any]:
-    props = schema.get("properties") if schema else None
-    return props if isinstance(props, dict) else {}
-
-
-def _sub(value: Any) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _additional(schema: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
-    """(declared, schema): ``additionalProperties: true|false`` is declared with no schema."""
-    value = schema.get("additionalProperties")
-    if value is None:
-        return False, None
-    return True, _sub(value)
-
-
-def _join(parent: str, name: str) -> str:
-    return f"{parent}.{name}" if parent else name
 
 
 def _prune(x: Any, s: dict[str, Any] | None, parent: str, out: list[str]) -> None:
@@ -89,40 +60,40 @@ def _prune(x: Any, s: dict[str, Any] | None, parent: str, out: list[str]) -> Non
     if isinstance(x, dict):
         for k in list(x):
             if s is None:
-                out.append(_join(parent, k))
+                out.append(join(parent, k))
                 del x[k]
                 continue
             if s.get(_EMBEDDED) is True and k in _META_FIELDS:
                 continue
-            props = _props(s)
-            declared, additional = _additional(s)
+            props = props_of(s)
+            declared, additional = additional_of(s)
             if k in props:
-                _prune(x[k], _sub(props[k]), _join(parent, k), out)
+                _prune(x[k], as_schema(props[k]), join(parent, k), out)
             elif declared:
-                _prune(x[k], additional, _join(parent, k), out)
+                _prune(x[k], additional, join(parent, k), out)
             else:
                 if k not in _META_FIELDS or parent:
-                    out.append(_join(parent, k))
+                    out.append(join(parent, k))
                 del x[k]
     elif isinstance(x, list):
-        items = _sub(s.get("items")) if s is not None else None
+        items = as_schema(s.get("items")) if s is not None else None
         for i, v in enumerate(x):
             _prune(v, items, f"{parent}[{i}]", out)
 
 
 def _skip_prune(x: Any, s: dict[str, Any], parent: str, out: list[str]) -> None:
     if isinstance(x, dict):
-        props = _props(s)
-        declared, additional = _additional(s)
+        props = props_of(s)
+        declared, additional = additional_of(s)
         for k, v in x.items():
             if s.get(_EMBEDDED) is True and k in _META_FIELDS:
                 continue
             if k in props:
-                _prune(v, _sub(props[k]), _join(parent, k), out)
+                _prune(v, as_schema(props[k]), join(parent, k), out)
             elif declared:
-                _prune(v, additional, _join(parent, k), out)
+                _prune(v, additional, join(parent, k), out)
     elif isinstance(x, list):
-        items = _sub(s.get("items"))
+        items = as_schema(s.get("items"))
         if items is not None:
             for i, v in enumerate(x):
                 _skip_prune(v, items, f"{parent}[{i}]", out)
@@ -156,9 +127,9 @@ def _drop_nulls(x: Any, s: dict[str, Any] | None) -> None:
     if s is None:
         return
     if isinstance(x, dict):
-        props = _props(s)
+        props = props_of(s)
         for k in list(x):
-            sub = _sub(props.get(k))
+            sub = as_schema(props.get(k))
             if sub is None:
                 continue
             if x[k] is None and "default" not in sub and not sub.get("nullable"):
@@ -167,7 +138,7 @@ def _drop_nulls(x: Any, s: dict[str, Any] | None) -> None:
                 _drop_nulls(x[k], sub)
     elif isinstance(x, list):
         for v in x:
-            _drop_nulls(v, _sub(s.get("items")))
+            _drop_nulls(v, as_schema(s.get("items")))
 
 
 def apply_defaults(x: Any, s: dict[str, Any] | None) -> None:
@@ -175,23 +146,23 @@ def apply_defaults(x: Any, s: dict[str, Any] | None) -> None:
     if s is None:
         return
     if isinstance(x, dict):
-        props = _props(s)
+        props = props_of(s)
         for k, raw in props.items():
-            prop = _sub(raw)
+            prop = as_schema(raw)
             if prop is None or "default" not in prop or prop["default"] is None:
                 continue
             if k not in x or _non_nullable_null(x[k], prop):
                 x[k] = copy.deepcopy(prop["default"])
-        _, additional = _additional(s)
+        _, additional = additional_of(s)
         for k in list(x):
             if k in props:
-                apply_defaults(x[k], _sub(props[k]))
+                apply_defaults(x[k], as_schema(props[k]))
             elif additional is not None:
                 if _non_nullable_null(x[k], additional) and additional.get("default") is not None:
                     x[k] = copy.deepcopy(additional["default"])
                 apply_defaults(x[k], additional)
     elif isinstance(x, list):
-        items = _sub(s.get("items"))
+        items = as_schema(s.get("items"))
         for i in range(len(x)):
             if _non_nullable_null(x[i], items) and items is not None and items.get("default") is not None:
                 x[i] = copy.deepcopy(items["default"])
@@ -204,11 +175,11 @@ def version_schema(crd: Obj, version: str) -> dict[str, Any] | None:
     assert isinstance(spec, dict)
     for v in spec.get("versions") or []:
         if isinstance(v, dict) and v.get("name") == version:
-            found = _sub(_sub(v.get("schema")) and v["schema"].get("openAPIV3Schema"))
+            found = as_schema(as_schema(v.get("schema")) and v["schema"].get("openAPIV3Schema"))
             if found is not None:
                 return found
-    legacy = _sub(spec.get("validation"))
-    return _sub(legacy.get("openAPIV3Schema")) if legacy is not None else None
+    legacy = as_schema(spec.get("validation"))
+    return as_schema(legacy.get("openAPIV3Schema")) if legacy is not None else None
 
 
 def _scale(crd: Obj, version: str) -> dict[str, Any] | None:
@@ -220,58 +191,6 @@ def _scale(crd: Obj, version: str) -> dict[str, Any] | None:
             scale = sub.get("scale") if isinstance(sub, dict) else None
             return scale if isinstance(scale, dict) else None
     return None
-
-
-def _embedded_errors(x: Any, s: dict[str, Any] | None, path: str) -> list[FieldError]:
-    """``objectmeta.Validate`` for nested embedded resources: apiVersion and kind are required."""
-    if s is None:
-        return []
-    errs: list[FieldError] = []
-    if isinstance(x, dict):
-        if s.get(_EMBEDDED) is True and path:
-            for name in ("apiVersion", "kind"):
-                if name not in x:
-                    errs.append(required(_join(path, name), "must not be empty"))
-                elif not isinstance(x[name], str):
-                    errs.append(invalid_value(_join(path, name), x[name], "must be a string"))
-                elif not x[name]:
-                    errs.append(invalid_value(_join(path, name), "", "must not be empty"))
-            kind = x.get("kind")
-            if isinstance(kind, str) and kind:
-                msgs = is_dns1035_label(kind.lower())
-                if msgs:
-                    detail = "may have mixed case, but should otherwise match: " + ",".join(msgs)
-                    errs.append(invalid_value(_join(path, "kind"), kind, detail))
-        props = _props(s)
-        _, additional = _additional(s)
-        for k in sorted(x):
-            if k in props:
-                errs.extend(_embedded_errors(x[k], _sub(props[k]), _join(path, k)))
-            elif additional is not None:
-                errs.extend(_embedded_errors(x[k], additional, f"{path}[{k}]"))
-    elif isinstance(x, list):
-        for i, v in enumerate(x):
-            errs.extend(_embedded_errors(v, _sub(s.get("items")), f"{path}[{i}]"))
-    return errs
-
-
-def _replicas_errors(obj: Obj, json_path: Any) -> list[FieldError]:
-    if not isinstance(json_path, str) or not json_path:
-        return []
-    value: Any = obj
-    for part in json_path.lstrip(".").split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    if value is None:
-        return []
-    if isinstance(value, bool) or not isinstance(value, int):
-        go_type = _GO_TYPES.get(type(value), "float64")
-        detail = f"{json_path} accessor error: {_go_v(value)} is of the type {go_type}, expected int64"
-        return [invalid_value(json_path, 0, detail)]
-    if value < 0:
-        return [invalid_value(json_path, value, "should be a non-negative integer")]
-    if value > MAX_INT32:
-        return [invalid_value(json_path, value, f"should be less than or equal to {MAX_INT32}")]
-    return []
 
 
 def custom_resource_strategy(crd: Obj, version: str) -> tuple[Defaulter, Validator]:
@@ -303,9 +222,9 @@ def custom_resource_strategy(crd: Obj, version: str) -> tuple[Defaulter, Validat
             return errs
         errs.extend(schema_errors(obj, schema))
         if scale is not None:
-            errs.extend(_replicas_errors(obj, scale.get("specReplicasPath")))
-            errs.extend(_replicas_errors(obj, scale.get("statusReplicasPath")))
-        errs.extend(_embedded_errors(obj, schema, ""))
+            errs.extend(scale_replicas_errors(obj, scale.get("specReplicasPath")))
+            errs.extend(scale_replicas_errors(obj, scale.get("statusReplicasPath")))
+        errs.extend(embedded_resource_errors(obj, schema, ""))
         return errs
 
     return default, validate

@@ -422,6 +422,7 @@ NAME_VALIDATORS: dict[tuple[str, str], NameValidator] = {
 
 _FINALIZER_ORPHAN = "orphan"
 _FINALIZER_FOREGROUND = "foregroundDeletion"
+_STANDARD_FINALIZERS = ("kubernetes", _FINALIZER_ORPHAN, _FINALIZER_FOREGROUND)
 
 
 def _validate_owner_references(refs: Any, path: str) -> list[FieldError]:
@@ -485,6 +486,19 @@ def _validate_finalizers(finalizers: Any, path: str) -> list[FieldError]:
     return errs
 
 
+def _kube_finalizer_names(finalizers: Any, path: str) -> list[FieldError]:
+    """``validateKubeFinalizerName`` for each finalizer of a built-in kind."""
+    errs: list[FieldError] = []
+    for i, f in enumerate(finalizers if isinstance(finalizers, list) else []):
+        if not isinstance(f, str):
+            continue
+        errs.extend(invalid_value(f"{path}[{i}]", f, m) for m in is_qualified_name(f))
+        if "/" not in f and f not in _STANDARD_FINALIZERS:
+            detail = "name is neither a standard finalizer name nor is it fully qualified"
+            errs.append(invalid_value(f"{path}[{i}]", f, detail))
+    return errs
+
+
 def _str_field(meta: dict[str, Any], key: str, path: str, errs: list[FieldError]) -> str:
     value = meta.get(key)
     if value is None:
@@ -518,11 +532,14 @@ def validate_object_meta(
     *,
     namespaced: bool,
     name_validator: NameValidator = is_dns1123_subdomain,
+    builtin: bool = False,
 ) -> list[FieldError]:
     """``ValidateObjectMeta`` (create) or ``ValidateObjectMetaUpdate`` (``old`` given).
 
     Expects name generation to have happened already: an empty name here means neither name
-    nor generateName was given.
+    nor generateName was given. ``builtin=True`` adds what ``pkg/apis/core/validation`` adds for
+    built-in kinds (not custom resources): every finalizer must be domain-qualified or one of
+    the standard ones, reported per index (``metadata.finalizers[0]``), on create and update.
     """
     meta = obj.get("metadata")
     if meta is None:
@@ -555,7 +572,6 @@ def validate_object_meta(
         generation = meta.get("generation")
         if isinstance(generation, int) and not isinstance(generation, bool) and generation < 0:
             errs.append(invalid_value("metadata.generation", generation, NEGATIVE))
-        errs.extend(_validate_finalizers(meta.get("finalizers"), "metadata.finalizers"))
     else:
         raw_old = old.get("metadata")
         old_meta: dict[str, Any] = raw_old if isinstance(raw_old, dict) else {}
@@ -573,11 +589,14 @@ def validate_object_meta(
                         f"no new finalizers can be added if the object is being deleted, found new finalizers {shown}",
                     )
                 )
-        errs.extend(_validate_finalizers(meta.get("finalizers"), "metadata.finalizers"))
         errs.extend(_immutable_meta(meta, old_meta))
     errs.extend(validate_labels(meta.get("labels"), "metadata.labels"))
     errs.extend(validate_annotations(meta.get("annotations"), "metadata.annotations"))
     errs.extend(_validate_owner_references(meta.get("ownerReferences"), "metadata.ownerReferences"))
+    if old is None:
+        errs.extend(_validate_finalizers(meta.get("finalizers"), "metadata.finalizers"))
+    if builtin:
+        errs.extend(_kube_finalizer_names(meta.get("finalizers"), "metadata.finalizers"))
     return errs
 
 

@@ -62,13 +62,19 @@ TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/=]")
 
 
+def _b64_decode(value: str) -> bytes:
+    """``base64.StdEncoding``: padded, strict alphabet; like Go, line breaks are skipped."""
+    return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+
+
 def _b64_error(value: str) -> str | None:
     """Go's ``illegal base64 data at input byte N`` for a value StdEncoding cannot decode."""
     try:
-        base64.b64decode(value, validate=True)
+        _b64_decode(value)
         return None
     except (binascii.Error, ValueError):
         pass
+    value = value.replace("\r", "").replace("\n", "")
     for i, ch in enumerate(value):
         if not _B64_CHARS.fullmatch(ch) or (ch == "=" and i < len(value) - 2):
             return f"illegal base64 data at input byte {i}"
@@ -77,7 +83,7 @@ def _b64_error(value: str) -> str | None:
 
 def _b64_len(value: str) -> int:
     try:
-        return len(base64.b64decode(value, validate=True))
+        return len(_b64_decode(value))
     except (binascii.Error, ValueError):
         return 0
 
@@ -87,6 +93,9 @@ def _payload(obj: Obj, name: str, *, binary: bool, errs: Errs, redact: bool = Fa
     out: dict[str, str] = {}
     for k, v in sorted(dict_at(obj, name, "", errs).items()):
         errs.extend(invalid_value(f"{name}[{k}]", k, m) for m in is_config_map_key(k))
+        if v is None:  # Go decodes a null map value as "" (data) or nil bytes (binaryData)
+            out[k] = ""
+            continue
         if not isinstance(v, str):
             errs.append(invalid_value(f"{name}[{k}]", REDACTED if redact else v, "must be a string"))
             continue
@@ -158,7 +167,7 @@ def _secret_type_rules(obj: Obj, data: dict[str, str], errs: Errs) -> None:
         key = ".dockercfg" if secret_type == "kubernetes.io/dockercfg" else ".dockerconfigjson"
         if key not in data:
             errs.append(required(f"data[{key}]"))
-        elif problem := _go_json_error(base64.b64decode(data[key])):
+        elif problem := _go_json_error(_b64_decode(data[key])):
             errs.append(invalid_value(f"data[{key}]", REDACTED, problem))
     elif secret_type == "kubernetes.io/basic-auth":
         if "username" not in data and "password" not in data:
@@ -254,7 +263,9 @@ def endpoint_port_errors(port: Any, path: str, require_name: bool, errs: Errs) -
         errs.append(required(f"{path}.name"))
     elif name:
         errs.extend(invalid_value(f"{path}.name", name, m) for m in is_dns1123_label(name))
-    errs.extend(port_num_errors(f"{path}.port", int_at(port, "port", path, errs) or 0))
+    number = int_at(port, "port", path, errs)
+    if number is not None or port.get("port") is None:
+        errs.extend(port_num_errors(f"{path}.port", number or 0))
     protocol = str_at(port, "protocol", path, errs)
     if not protocol:
         errs.append(required(f"{path}.protocol"))

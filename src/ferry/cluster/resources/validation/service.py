@@ -6,16 +6,12 @@ allocator checks users meet on a real cluster are reproduced, because ferry's al
 a requested nodePort outside 30000-32767 (``provided port is not in the valid range``) and
 dual-stack requests on this single-stack IPv4 cluster.
 
-On update kube first normalises ``clusterIPs`` from ``clusterIP`` against the stored object
-(``normalizeClusterIPs``): changing only ``clusterIP`` rewrites ``clusterIPs[0]``, and the change
-is then refused with ``spec.clusterIPs[0]: Invalid value: []string{"10.96.0.9"}: may not change
-once set``. That is kube v1.32's wording for "clusterIP is immutable" (the pre-1.20 "field is
-immutable" message no longer exists). We normalise a private copy the same way before checking.
+The clusterIP/clusterIPs/ipFamilies rules, including the update-time normalisation that makes
+``clusterIP`` immutable, live in ``clusterips.py``.
 """
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 from typing import Any
 
@@ -28,9 +24,14 @@ from ferry.cluster.apiserver.errors import (
     required,
 )
 from ferry.cluster.resources.types import Obj
+from ferry.cluster.resources.validation.clusterips import (
+    cluster_ip_errors,
+    headless,
+    normalized,
+    upgrade_downgrade_errors,
+)
 from ferry.cluster.resources.validation.common import (
     IMMUTABLE,
-    invalid_go,
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
@@ -39,11 +40,9 @@ from ferry.cluster.resources.validation.common import (
 from ferry.cluster.resources.validation.jsonread import (
     Errs,
     as_int,
-    as_list,
     as_str,
     dict_at,
     duplicate_go,
-    go_strings,
     int_at,
     is_int,
     list_at,
@@ -76,17 +75,6 @@ def externally_accessible(spec: dict[str, Any]) -> bool:
     return svc_type == "ClusterIP" and isinstance(external, list) and len(external) > 0
 
 
-def _family(ip: str) -> str | None:
-    try:
-        return "IPv6" if ipaddress.ip_address(ip).version == 6 else "IPv4"
-    except ValueError:
-        return None
-
-
-def _headless(ips: list[str]) -> bool:
-    return len(ips) == 1 and ips[0] == "None"
-
-
 def _port(port: Any, i: int, require_name: bool, names: set[str], errs: Errs) -> None:
     path = f"spec.ports[{i}]"
     name = str_at(port, "name", path, errs)
@@ -97,8 +85,9 @@ def _port(port: Any, i: int, require_name: bool, names: set[str], errs: Errs) ->
         if name in names:
             errs.append(duplicate(f"{path}.name", name))
         names.add(name)
-    number = int_at(port, "port", path, errs) or 0
-    errs.extend(port_num_errors(f"{path}.port", number))
+    number = int_at(port, "port", path, errs)
+    if number is not None or port.get("port") is None:
+        errs.extend(port_num_errors(f"{path}.port", number or 0))
     protocol = str_at(port, "protocol", path, errs)
     if not protocol:
         errs.append(required(f"{path}.protocol"))
@@ -107,8 +96,10 @@ def _port(port: Any, i: int, require_name: bool, names: set[str], errs: Errs) ->
     target = port.get("targetPort")
     if isinstance(target, str):
         errs.extend(invalid_value(f"{path}.targetPort", target, m) for m in is_valid_port_name(target))
-    elif is_int(target) or target is None:
+    elif is_int(target) or (target is None and port.get("port") is None):
         errs.extend(port_num_errors(f"{path}.targetPort", int(target or 0)))
+    elif target is None:
+        pass  # the defaulter could not copy a mistyped port; that port is reported already
     else:
         errs.append(invalid_value(f"{path}.targetPort", target, "must be an integer or a string"))
     app_protocol = opt_str_at(port, "appProtocol", path, errs)
@@ -119,7 +110,7 @@ def _port(port: Any, i: int, require_name: bool, names: set[str], errs: Errs) ->
 
 
 def _type_rules(spec: dict[str, Any], svc_type: str, ips: list[str], errs: Errs) -> None:
-    if svc_type in ("LoadBalancer", "NodePort") and _headless(ips):
+    if svc_type in ("LoadBalancer", "NodePort") and headless(ips):
         errs.append(
             invalid_value("spec.clusterIPs[0]", "None", f"may not be set to 'None' for {svc_type} services")
         )
@@ -159,70 +150,6 @@ def _session_affinity(spec: dict[str, Any], errs: Errs) -> None:
             errs.append(invalid_value("spec.sessionAffinityConfig.clientIP.timeoutSeconds", timeout, detail))
     elif affinity == "None" and config is not None:
         errs.append(forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None"))
-
-
-def _cluster_ips(spec: dict[str, Any], svc_type: str, ips: list[str], errs: Errs) -> None:
-    """``ValidateServiceClusterIPsRelatedFields`` plus the single-stack allocator checks."""
-    if svc_type == "ExternalName":
-        return
-    cluster_ip = str_at(spec, "clusterIP", "spec", errs)
-    if cluster_ip and not ips:
-        errs.append(required("spec.clusterIPs"))
-    elif cluster_ip and ips[0] != cluster_ip:
-        errs.append(invalid_go("spec.clusterIPs", go_strings(ips), "first value must match `clusterIP`"))
-    elif not cluster_ip and ips:
-        errs.append(
-            invalid_go("spec.clusterIPs", go_strings(ips), "must be empty when `clusterIP` is not specified")
-        )
-    families = str_list_at(spec, "ipFamilies", "spec", errs)
-    for i, fam in enumerate(families):
-        if fam not in ("IPv4", "IPv6"):
-            errs.append(not_supported(f"spec.ipFamilies[{i}]", fam, ["IPv4", "IPv6"]))
-        if fam in families[:i]:
-            errs.append(duplicate(f"spec.ipFamilies[{i}]", fam))
-    policy = opt_str_at(spec, "ipFamilyPolicy", "spec", errs)
-    policies = ["PreferDualStack", "RequireDualStack", "SingleStack"]
-    if policy is not None and policy not in policies:
-        errs.append(not_supported("spec.ipFamilyPolicy", policy, policies))
-    bad_ips = False
-    for i, ip in enumerate(ips):
-        if i == 0 and ip == "None":
-            if len(ips) > 1:
-                bad_ips = True
-                errs.append(
-                    invalid_go("spec.clusterIPs", go_strings(ips), "'None' must be the first and only value")
-                )
-            continue
-        ip_errs = validate_ip(f"spec.clusterIPs[{i}]", ip)
-        bad_ips = bad_ips or bool(ip_errs)
-        errs.extend(ip_errs)
-    if len(ips) > 2:
-        errs.append(invalid_go("spec.clusterIPs", go_strings(ips), "may only hold up to 2 values"))
-    if bad_ips:
-        return
-    if len(ips) > 1 and {_family(ip) for ip in ips} != {"IPv4", "IPv6"}:
-        errs.append(
-            invalid_go(
-                "spec.clusterIPs", go_strings(ips), "may specify no more than one IP for each IP family"
-            )
-        )
-    if not _headless(ips):
-        for i, (ip, fam) in enumerate(zip(ips, families, strict=False)):
-            want = "IPv6" if fam == "IPv6" else "IPv4"
-            if fam in ("IPv4", "IPv6") and _family(ip) != want:
-                detail = f"expected an {want} value as indicated by `ipFamilies[{i}]`"
-                errs.append(invalid_value(f"spec.clusterIPs[{i}]", ip, detail))
-    selectorless_headless = _headless(ips) and not spec.get("selector")
-    if policy == "RequireDualStack" and not selectorless_headless:
-        errs.append(
-            invalid_value(
-                "spec.ipFamilyPolicy", policy, "this cluster is not configured for dual-stack services"
-            )
-        )
-    if not selectorless_headless:
-        for i, fam in enumerate(families):
-            if fam == "IPv6":
-                errs.append(invalid_value(f"spec.ipFamilies[{i}]", fam, "not configured on this cluster"))
 
 
 def _ports_rules(spec: dict[str, Any], svc_type: str, ports: list[dict[str, Any]], errs: Errs) -> None:
@@ -322,7 +249,7 @@ def _validate(obj: Obj, spec: dict[str, Any], errs: Errs) -> None:
     svc_type = str_at(spec, "type", "spec", errs)
     ips = str_list_at(spec, "clusterIPs", "spec", errs)
     raw_ports = list_at(spec, "ports", "spec", errs)
-    if not raw_ports and not _headless(ips) and svc_type != "ExternalName":
+    if not raw_ports and not headless(ips) and svc_type != "ExternalName":
         errs.append(required("spec.ports"))
     _type_rules(spec, svc_type, ips, errs)
     ports: list[dict[str, Any]] = []
@@ -336,7 +263,7 @@ def _validate(obj: Obj, spec: dict[str, Any], errs: Errs) -> None:
     if spec.get("selector") is not None:
         errs.extend(validate_labels(spec.get("selector"), "spec.selector"))
     _session_affinity(spec, errs)
-    _cluster_ips(spec, svc_type, ips, errs)
+    cluster_ip_errors(spec, svc_type, ips, errs)
     for i, ip in enumerate(str_list_at(spec, "externalIPs", "spec", errs)):
         ip_errs = validate_ip(f"spec.externalIPs[{i}]", ip)
         errs.extend(ip_errs or validate_non_special_ip(f"spec.externalIPs[{i}]", ip))
@@ -349,48 +276,13 @@ def _validate(obj: Obj, spec: dict[str, Any], errs: Errs) -> None:
     _traffic(spec, svc_type, errs)
 
 
-def _normalized(spec: dict[str, Any], old_spec: dict[str, Any]) -> dict[str, Any]:
-    """kube's ``normalizeClusterIPs`` for an update, on a copy."""
-    new = copy.deepcopy(spec)
-    old_ips, new_ips = old_spec.get("clusterIPs") or [], new.get("clusterIPs") or []
-    old_ip, new_ip = old_spec.get("clusterIP") or "", new.get("clusterIP") or ""
-    if old_ips and not new_ips and old_ip == new_ip:
-        new["clusterIPs"] = new_ips = list(old_ips)
-    if old_ip != new_ip and new_ips == old_ips:
-        new["clusterIPs"] = [] if (old_ip and not new_ip) else [new_ip]
-    return new
-
-
-def _upgrade_downgrade(spec: dict[str, Any], old_spec: dict[str, Any], errs: Errs) -> None:
-    if "ExternalName" in (spec.get("type"), old_spec.get("type")):
-        return
-    new_ips = as_list(spec.get("clusterIPs"))
-    old_ips = as_list(old_spec.get("clusterIPs"))
-    if _headless(new_ips) and _headless(old_ips):
-        return
-    changed = "may not change once set"
-    if len(old_ips) == len(new_ips):
-        for i, ip in enumerate(old_ips):
-            if ip != new_ips[i]:
-                errs.append(invalid_go(f"spec.clusterIPs[{i}]", go_strings(new_ips), changed))
-    elif len(old_ips) > len(new_ips):
-        if not new_ips:
-            errs.append(
-                invalid_go("spec.clusterIPs[0]", go_strings(new_ips), "primary clusterIP can not be unset")
-            )
-        elif new_ips[0] != old_ips[0]:
-            errs.append(invalid_go("spec.clusterIPs[0]", go_strings(new_ips), changed))
-    elif old_ips and new_ips[0] != old_ips[0]:
-        errs.append(invalid_go("spec.clusterIPs[0]", go_strings(new_ips), changed))
-
-
 def validate_service(obj: Obj, old: Obj | None) -> list[FieldError]:
     errs: Errs = []
     spec = dict_at(obj, "spec", "", errs)
     if old is not None:
         old_spec = dict_at(old, "spec", "", [])
-        spec = _normalized(spec, old_spec)
-        _upgrade_downgrade(spec, old_spec, errs)
+        spec = normalized(spec, old_spec)
+        upgrade_downgrade_errors(spec, old_spec, errs)
         both_lb = spec.get("type") == old_spec.get("type") == "LoadBalancer"
         if both_lb and spec.get("loadBalancerClass") != old_spec.get("loadBalancerClass"):
             errs.append(

@@ -338,6 +338,8 @@ def validate_stateful_set(obj: Obj, old: Obj | None) -> list[FieldError]:
 def validate_daemon_set(obj: Obj, old: Obj | None) -> list[FieldError]:
     errs: Errs = []
     spec = _spec(obj, errs)
+    if old is not None:  # ValidateDaemonSetSpecUpdate runs before the spec checks
+        errs.extend(_selector_immutable(spec, old))
     state = _selector(spec, errs, word=None, require=False)
     if state != "bad":
         errs.extend(_match_template(spec, state, "spec.template.metadata.labels"))
@@ -370,10 +372,12 @@ def validate_daemon_set(obj: Obj, old: Obj | None) -> list[FieldError]:
             elif not has_unavailable and not has_surge:
                 errs.append(required(child(rpath, "maxUnavailable"), "cannot be 0 when maxSurge is 0"))
     elif stype != "OnDelete":
-        errs.append(not_supported(path, strategy, ["RollingUpdate", "OnDelete"]))
+        shown = (
+            f"apps.DaemonSetUpdateStrategy{{Type:{c.go_string(str(stype))}, "
+            "RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}"
+        )
+        errs.append(c.not_supported_go(path, shown, ["RollingUpdate", "OnDelete"]))
     errs.extend(nonnegative(int_at(spec, "revisionHistoryLimit", "spec", errs), "spec.revisionHistoryLimit"))
-    if old is not None:
-        errs.extend(_selector_immutable(spec, old))
     return errs
 
 
@@ -483,7 +487,7 @@ def validate_job(obj: Obj, old: Obj | None) -> list[FieldError]:
         _generated_selector(obj, spec, errs)
     _job_spec(spec, "spec", errs)
     state = _selector(spec, errs, word=None)
-    if state == "ok":
+    if state != "bad":
         errs.extend(_match_template(spec, state, "spec.template.metadata.labels"))
     if old is None:
         completions, name = spec.get("completions"), _meta(obj).get("name", "")
