@@ -33,20 +33,32 @@ class Kube:
     def env(self) -> dict[str, str]:
         return dict(os.environ, KUBECONFIG=str(self.kubeconfig))
 
-    def run(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
-            namespaced: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 60,
+        namespaced: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [KUBECTL, "--cache-dir", str(self.cache_dir)]
         if namespaced:
             cmd += ["-n", self.namespace]
         cmd += list(args)
-        proc = subprocess.run(cmd, input=input, text=True, capture_output=True, env=self.env(), timeout=timeout)
+        proc = subprocess.run(
+            cmd, input=input, text=True, capture_output=True, env=self.env(), timeout=timeout
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+            raise AssertionError(
+                f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
         return proc
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         cmd = [KUBECTL, "--cache-dir", str(self.cache_dir), "-n", self.namespace, *args]
-        return subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env())
+        return subprocess.Popen(
+            cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env()
+        )
 
 
 def ferry(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -36,7 +36,9 @@ spec:
 def demo(version: str = "1.0.0", env: dict[str, str] | None = None) -> str:
     block = ""
     if env:
-        block = "          env:\n" + "".join(f"            - name: {k}\n              value: \"{v}\"\n" for k, v in env.items())
+        block = "          env:\n" + "".join(
+            f'            - name: {k}\n              value: "{v}"\n' for k, v in env.items()
+        )
     return DEMO.format(version=version, env=block)
 
 
@@ -105,7 +107,16 @@ def test_get_prints_kube_columns(kube: Kube) -> None:
     assert header(lines[0]) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert header(lines[1])[:4] == ["demo-api", "0/2", "0", "0"]
     wide = kube.run("get", "deploy", "-o", "wide").stdout.splitlines()
-    assert header(wide[0]) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert header(wide[0]) == [
+        "NAME",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "AGE",
+        "CONTAINERS",
+        "IMAGES",
+        "SELECTOR",
+    ]
     assert header(wide[1])[5:] == ["demo-api", "myrepo/demo-api:1.0.0", "app=demo-api"]
     as_yaml = yaml.safe_load(kube.run("get", "deploy", "demo-api", "-o", "yaml").stdout)
     assert as_yaml["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
@@ -152,45 +163,93 @@ def test_describe_deployment(kube: Kube) -> None:
 
 def test_label_annotate_patch_scale(kube: Kube) -> None:
     kube.run("apply", "-f", "-", input=demo())
-    assert kube.run("label", "deploy", "demo-api", "team=core").stdout.strip() == "deployment.apps/demo-api labeled"
-    assert kube.run("annotate", "deploy", "demo-api", "note=hi").stdout.strip() == "deployment.apps/demo-api annotated"
-    smp = kube.run("patch", "deploy", "demo-api", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"demo-api","image":"myrepo/demo-api:3"}]}}}}')
+    assert (
+        kube.run("label", "deploy", "demo-api", "team=core").stdout.strip()
+        == "deployment.apps/demo-api labeled"
+    )
+    assert (
+        kube.run("annotate", "deploy", "demo-api", "note=hi").stdout.strip()
+        == "deployment.apps/demo-api annotated"
+    )
+    smp = kube.run(
+        "patch",
+        "deploy",
+        "demo-api",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"demo-api","image":"myrepo/demo-api:3"}]}}}}',
+    )
     assert smp.stdout.strip() == "deployment.apps/demo-api patched"
     merge = kube.run("patch", "deploy", "demo-api", "--type", "merge", "-p", '{"spec":{"minReadySeconds":5}}')
     assert merge.stdout.strip() == "deployment.apps/demo-api patched"
-    jsonp = kube.run("patch", "deploy", "demo-api", "--type", "json", "-p", '[{"op":"replace","path":"/spec/replicas","value":4}]')
+    jsonp = kube.run(
+        "patch",
+        "deploy",
+        "demo-api",
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"replace","path":"/spec/replicas","value":4}]',
+    )
     assert jsonp.stdout.strip() == "deployment.apps/demo-api patched"
     same = kube.run("patch", "deploy", "demo-api", "--type", "merge", "-p", '{"spec":{"minReadySeconds":5}}')
     assert same.stdout.strip() == "deployment.apps/demo-api patched (no change)"
-    assert kube.run("scale", "deploy", "demo-api", "--replicas=3").stdout.strip() == "deployment.apps/demo-api scaled"
+    assert (
+        kube.run("scale", "deploy", "demo-api", "--replicas=3").stdout.strip()
+        == "deployment.apps/demo-api scaled"
+    )
     live = json.loads(kube.run("get", "deploy", "demo-api", "-o", "json").stdout)
     assert live["metadata"]["labels"]["team"] == "core"
     assert live["metadata"]["annotations"]["note"] == "hi"
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "myrepo/demo-api:3"
     assert live["spec"]["minReadySeconds"] == 5
     assert live["spec"]["replicas"] == 3
-    bad = kube.run("patch", "deploy", "demo-api", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":9}]', check=False)
+    bad = kube.run(
+        "patch",
+        "deploy",
+        "demo-api",
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"test","path":"/spec/replicas","value":9}]',
+        check=False,
+    )
     assert bad.returncode == 1
     assert "testing value /spec/replicas failed" in bad.stderr, bad.stderr
 
 
 def test_create_typed_objects_over_protobuf(kube: Kube) -> None:
-    assert kube.run("create", "configmap", "cm1", "--from-literal=a=b").stdout.strip() == "configmap/cm1 created"
+    assert (
+        kube.run("create", "configmap", "cm1", "--from-literal=a=b").stdout.strip() == "configmap/cm1 created"
+    )
     dup = kube.run("create", "configmap", "cm1", "--from-literal=a=b", check=False)
     assert dup.returncode == 1
     assert 'configmaps "cm1" already exists' in dup.stderr
-    assert kube.run("create", "secret", "generic", "s1", "--from-literal=k=v").stdout.strip() == "secret/s1 created"
+    assert (
+        kube.run("create", "secret", "generic", "s1", "--from-literal=k=v").stdout.strip()
+        == "secret/s1 created"
+    )
     secret = json.loads(kube.run("get", "secret", "s1", "-o", "json").stdout)
     assert secret["data"] == {"k": "dg=="} and secret["type"] == "Opaque"
-    assert kube.run("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2").stdout.strip() == "deployment.apps/web created"
+    assert (
+        kube.run("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2").stdout.strip()
+        == "deployment.apps/web created"
+    )
     dep = json.loads(kube.run("get", "deploy", "web", "-o", "json").stdout)
     assert dep["spec"]["replicas"] == 2
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
-    assert kube.run("create", "service", "clusterip", "web", "--tcp=80:8080").stdout.strip() == "service/web created"
+    assert (
+        kube.run("create", "service", "clusterip", "web", "--tcp=80:8080").stdout.strip()
+        == "service/web created"
+    )
     svc = kube.run("get", "svc", "web").stdout.splitlines()
     assert header(svc[0]) == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
     cells = header(svc[1])
-    assert cells[1] == "ClusterIP" and cells[2].startswith("10.") and cells[3] == "<none>" and cells[4] == "80/TCP"
+    assert (
+        cells[1] == "ClusterIP"
+        and cells[2].startswith("10.")
+        and cells[3] == "<none>"
+        and cells[4] == "80/TCP"
+    )
     ns = f"{kube.namespace}-extra"
     assert kube.run("create", "namespace", ns, namespaced=False).stdout.strip() == f"namespace/{ns} created"
     assert kube.run("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
@@ -200,8 +259,14 @@ def test_delete_cascade_variants_and_wait(kube: Kube) -> None:
     for name in ("bg", "fg", "orph"):
         kube.run("create", "deployment", name, "--image=nginx:1.27")
     assert kube.run("delete", "deploy", "bg").stdout.strip() == 'deployment.apps "bg" deleted'
-    assert kube.run("delete", "deploy", "fg", "--cascade=foreground", timeout=30).stdout.strip() == 'deployment.apps "fg" deleted'
-    assert kube.run("delete", "deploy", "orph", "--cascade=orphan", timeout=30).stdout.strip() == 'deployment.apps "orph" deleted'
+    assert (
+        kube.run("delete", "deploy", "fg", "--cascade=foreground", timeout=30).stdout.strip()
+        == 'deployment.apps "fg" deleted'
+    )
+    assert (
+        kube.run("delete", "deploy", "orph", "--cascade=orphan", timeout=30).stdout.strip()
+        == 'deployment.apps "orph" deleted'
+    )
     left = kube.run("get", "deploy", "-o", "name").stdout.strip()
     assert left == ""
     missing = kube.run("delete", "deploy", "nothere", check=False)

@@ -34,9 +34,17 @@ class Api:
         self.ssl = ssl.create_default_context(cafile=str(ca))
         self.session = session
 
-    async def request(self, method: str, path: str, *, body: Any = None, data: bytes | None = None,
-                      content_type: str = "application/json", headers: dict[str, str] | None = None,
-                      token: str | None = "default") -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        data: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        token: str | None = "default",
+    ) -> Response:
         h = {"Accept": "application/json"}
         if token == "default":
             h["Authorization"] = f"Bearer {self.token}"
@@ -47,7 +55,9 @@ class Api:
         if data is not None:
             h["Content-Type"] = content_type
         h.update(headers or {})
-        async with self.session.request(method, self.server + path, data=data, headers=h, ssl=self.ssl) as resp:
+        async with self.session.request(
+            method, self.server + path, data=data, headers=h, ssl=self.ssl
+        ) as resp:
             raw = await resp.read()
             try:
                 parsed = json.loads(raw) if raw else None
@@ -64,7 +74,9 @@ class Api:
     async def put(self, path: str, body: Any = None, **kw: Any) -> Response:
         return await self.request("PUT", path, body=body, **kw)
 
-    async def patch(self, path: str, body: Any = None, *, content_type: str = "application/merge-patch+json", **kw: Any) -> Response:
+    async def patch(
+        self, path: str, body: Any = None, *, content_type: str = "application/merge-patch+json", **kw: Any
+    ) -> Response:
         return await self.request("PATCH", path, body=body, content_type=content_type, **kw)
 
     async def delete(self, path: str, body: Any = None, **kw: Any) -> Response:
@@ -105,7 +117,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     async def capture(ctx: Any, stop: asyncio.Event) -> None:
         holder["ctx"] = ctx
 
-    config = ClusterConfig(data_dir=tmp_path / "cluster", port=0, compaction_window_seconds=300, components=[capture])
+    config = ClusterConfig(
+        data_dir=tmp_path / "cluster", port=0, compaction_window_seconds=300, components=[capture]
+    )
     stop = asyncio.Event()
     started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_cluster(config, stop=stop, ready=lambda url: started.set_result(url)))

@@ -34,7 +34,9 @@ async def test_malformed_yaml(api: Api) -> None:
 async def test_wrong_kind(api: Api) -> None:
     resp = await api.post(CM, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})
     assert resp.status == 400
-    assert resp.body["message"] == "the kind in the data (Secret) does not match the expected kind (ConfigMap)"
+    assert (
+        resp.body["message"] == "the kind in the data (Secret) does not match the expected kind (ConfigMap)"
+    )
     assert (await api.get(f"{CM}/x")).status == 404
 
 
@@ -75,32 +77,59 @@ async def test_unknown_field_strict_warn_ignore(api: Api) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 def _objects() -> st.SearchStrategy[dict]:
-    meta = st.fixed_dictionaries({}, optional={
-        "name": st.text(max_size=70) | json_values,
-        "labels": st.dictionaries(st.text(max_size=70), st.text(max_size=70) | json_values, max_size=3) | json_values,
-        "annotations": json_values,
-        "finalizers": json_values,
-        "ownerReferences": json_values,
-    })
-    return st.fixed_dictionaries({"metadata": meta}, optional={
-        "apiVersion": st.sampled_from(["apps/v1", "v1", "x"]) | json_values,
-        "kind": st.sampled_from(["Deployment", "ConfigMap"]) | json_values,
-        "spec": json_values | st.fixed_dictionaries({}, optional={
-            "replicas": json_values, "selector": json_values, "template": json_values, "strategy": json_values,
-        }),
-        "data": json_values,
-    })
+    meta = st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.text(max_size=70) | json_values,
+            "labels": st.dictionaries(st.text(max_size=70), st.text(max_size=70) | json_values, max_size=3)
+            | json_values,
+            "annotations": json_values,
+            "finalizers": json_values,
+            "ownerReferences": json_values,
+        },
+    )
+    return st.fixed_dictionaries(
+        {"metadata": meta},
+        optional={
+            "apiVersion": st.sampled_from(["apps/v1", "v1", "x"]) | json_values,
+            "kind": st.sampled_from(["Deployment", "ConfigMap"]) | json_values,
+            "spec": json_values
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "replicas": json_values,
+                    "selector": json_values,
+                    "template": json_values,
+                    "strategy": json_values,
+                },
+            ),
+            "data": json_values,
+        },
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=_objects(), path=st.sampled_from([CM, DEPLOY, "/api/v1/namespaces", "/api/v1/namespaces/default/services",
-                                             "/api/v1/namespaces/default/pods", "/apis/batch/v1/namespaces/default/jobs"]))
+@given(
+    body=_objects(),
+    path=st.sampled_from(
+        [
+            CM,
+            DEPLOY,
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/default/services",
+            "/api/v1/namespaces/default/pods",
+            "/apis/batch/v1/namespaces/default/jobs",
+        ]
+    ),
+)
 async def test_fuzzed_bodies_never_5xx(api: Api, body: dict, path: str) -> None:
     resp = await api.post(path, body)
     assert resp.status < 500, (path, body, resp.body)

@@ -34,9 +34,14 @@ async def test_create_twice_is_409_already_exists(api: Api) -> None:
     resp = await api.post(CM, cm("dup"))
     assert resp.status == 409
     assert resp.body == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'configmaps "dup" already exists', "reason": "AlreadyExists",
-        "details": {"name": "dup", "kind": "configmaps"}, "code": 409,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'configmaps "dup" already exists',
+        "reason": "AlreadyExists",
+        "details": {"name": "dup", "kind": "configmaps"},
+        "code": 409,
     }
 
 
@@ -51,7 +56,9 @@ async def test_invalid_name_is_422_with_causes(api: Api) -> None:
     resp = await api.post(CM, cm("Bad_Name"))
     assert resp.status == 422
     assert resp.body["reason"] == "Invalid"
-    assert resp.body["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": ')
+    assert resp.body["message"].startswith(
+        'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
+    )
     cause = resp.body["details"]["causes"][0]
     assert cause["reason"] == "FieldValueInvalid"
     assert cause["field"] == "metadata.name"
@@ -68,9 +75,13 @@ async def test_invalid_label_value_is_422(api: Api) -> None:
 
 async def test_deployment_missing_image_names_the_field(api: Api) -> None:
     dep = {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c"}]}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c"}]}},
+        },
     }
     resp = await api.post("/apis/apps/v1/namespaces/default/deployments", dep)
     assert resp.status == 422

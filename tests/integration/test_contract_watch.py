@@ -46,7 +46,9 @@ async def test_send_initial_events_ends_with_the_annotated_bookmark(api: Api) ->
     assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
     bookmark = events[-1]["object"]
     assert bookmark["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
-    assert int(bookmark["metadata"]["resourceVersion"]) >= int(events[1]["object"]["metadata"]["resourceVersion"])
+    assert int(bookmark["metadata"]["resourceVersion"]) >= int(
+        events[1]["object"]["metadata"]["resourceVersion"]
+    )
     bad = await api.get(f"{CM}?watch=true&sendInitialEvents=true")
     assert bad.status == 422
 
@@ -54,7 +56,9 @@ async def test_send_initial_events_ends_with_the_annotated_bookmark(api: Api) ->
 async def test_label_selector_transitions(api: Api) -> None:
     await api.post(CM, {"metadata": {"name": "sel", "labels": {"tier": "web"}}})
     rv = (await api.get(CM)).body["metadata"]["resourceVersion"]
-    task = asyncio.create_task(api.watch(f"{CM}?watch=true&labelSelector=tier%3Dweb&resourceVersion={rv}", max_events=2, timeout=5))
+    task = asyncio.create_task(
+        api.watch(f"{CM}?watch=true&labelSelector=tier%3Dweb&resourceVersion={rv}", max_events=2, timeout=5)
+    )
     await asyncio.sleep(0.2)
     await api.patch(f"{CM}/sel", {"metadata": {"labels": {"tier": "db"}}})
     await api.patch(f"{CM}/sel", {"metadata": {"labels": {"tier": "web"}}})
@@ -63,7 +67,9 @@ async def test_label_selector_transitions(api: Api) -> None:
 
 
 async def test_timeout_seconds_ends_the_stream(api: Api) -> None:
-    events = await api.watch(f"{CM}?watch=true&timeoutSeconds=1&resourceVersion=1", max_events=1000, timeout=5)
+    events = await api.watch(
+        f"{CM}?watch=true&timeoutSeconds=1&resourceVersion=1", max_events=1000, timeout=5
+    )
     assert isinstance(events, list)  # returned because the server ended the body, well before 5 s
 
 
@@ -84,7 +90,9 @@ async def test_compaction_mid_stream_sends_410_to_a_lagging_watcher(cluster: Clu
     api = cluster.api
     rv = (await api.get(CM)).body["metadata"]["resourceVersion"]
     headers = {"Authorization": f"Bearer {api.token}"}
-    async with api.session.get(f"{api.server}{CM}?watch=true&resourceVersion={rv}", headers=headers, ssl=api.ssl) as resp:
+    async with api.session.get(
+        f"{api.server}{CM}?watch=true&resourceVersion={rv}", headers=headers, ssl=api.ssl
+    ) as resp:
         # Do not read: the big events fill the socket buffers and the server-side watcher stalls behind them.
         big = "x" * 900_000
         for i in range(40):

@@ -12,12 +12,16 @@ DEPLOY = "/apis/apps/v1/namespaces/default/deployments"
 
 def deployment(name: str = "web", image: str = "nginx:1.27", replicas: int = 2) -> dict:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}},
-                         "spec": {"containers": [{"name": "c", "image": image}]}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": image}]},
+            },
         },
     }
 
@@ -49,7 +53,10 @@ async def test_dry_run_patch_returns_defaulted_object_without_persisting(api: Ap
 async def test_deployment_defaults_and_generation(api: Api) -> None:
     created = (await api.post(DEPLOY, deployment())).body
     spec = created["spec"]
-    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+    }
     assert spec["revisionHistoryLimit"] == 10
     assert spec["progressDeadlineSeconds"] == 600
     container = spec["template"]["spec"]["containers"][0]
@@ -150,7 +157,9 @@ async def test_namespace_lifecycle(api: Api) -> None:
     # content with a finalizer keeps the namespace terminating until the finalizer goes
     held = {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
     assert (await api.post("/api/v1/namespaces/team/configmaps", held)).status == 201
-    assert (await api.post("/api/v1/namespaces/team/configmaps", {"metadata": {"name": "plain"}})).status == 201
+    assert (
+        await api.post("/api/v1/namespaces/team/configmaps", {"metadata": {"name": "plain"}})
+    ).status == 201
     deleting = await api.delete("/api/v1/namespaces/team")
     assert deleting.status == 200
     assert deleting.body["status"]["phase"] == "Terminating"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ferry.cluster.apiserver.errors import invalid
 from ferry.cluster.resources.crd import crd_defaulter, custom_resource_strategy, prune
+from ferry.cluster.resources.validation.openapi import go_float, schema_errors
 
 
 def widget_crd() -> dict[str, Any]:
@@ -182,7 +183,11 @@ def test_pruned_paths_inside_arrays_use_indexes() -> None:
             }
         },
     }
-    obj = {"apiVersion": "x/v1", "kind": "X", "spec": {"items": [{"a": "1"}, {"a": "2", "b": 3}]}}
+    obj: dict[str, Any] = {
+        "apiVersion": "x/v1",
+        "kind": "X",
+        "spec": {"items": [{"a": "1"}, {"a": "2", "b": 3}]},
+    }
     assert prune(obj, schema) == ["spec.items[1].b"]
     assert obj["spec"]["items"] == [{"a": "1"}, {"a": "2"}]
 
@@ -245,3 +250,43 @@ def test_strategy_never_raises_and_defaulting_is_idempotent(spec: dict[str, Any]
     assert "extra" not in obj
     errs = validate(obj, None)
     assert all(e.field and e.error() for e in errs)
+
+
+def test_composite_keywords_report_at_the_nil_path_like_kube() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "addr": {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+                    "ratio": {"type": "number", "maximum": 1000000.0, "exclusiveMaximum": True},
+                    "mode": {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+                },
+            }
+        },
+    }
+    crd = widget_crd()
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema
+    del crd["spec"]["versions"][0]["subresources"]
+    _default, validate = custom_resource_strategy(crd, "v1")
+    obj = widget(addr="not-an-ip", ratio=2000000, mode={"a": 1, "b": 2})
+    assert [e.error() for e in validate(obj, None)] == [
+        '<nil>: Invalid value: "": "spec.addr" must validate at least one schema (anyOf)',
+        "spec.ratio: Invalid value: 2000000: spec.ratio in body should be less than 1000000",
+        '<nil>: Invalid value: "": "spec.mode" must validate one and only one schema (oneOf). Found 2 valid alternatives',
+    ]
+    assert validate(widget(addr="10.0.0.1", ratio=0.5, mode={"a": 1}), None) == []
+
+
+def test_float_bounds_print_like_go() -> None:
+    assert [go_float(x) for x in (1.0, 0.5, 100000.0, 1e6, 1234567.0, 0.0001, 1e-05, -2.5)] == [
+        "1", "0.5", "100000", "1e+06", "1.234567e+06", "0.0001", "1e-05", "-2.5",
+    ]  # fmt: skip
+    schema = {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"r": {"type": "number", "minimum": 0.5}}}},
+    }
+    assert [e.error() for e in schema_errors({"spec": {"r": 0.25}}, schema)] == [
+        "spec.r: Invalid value: 0.25: spec.r in body should be greater than or equal to 0.5"
+    ]

@@ -265,4 +265,6 @@ def test_null_payload_values_decode_like_go_and_line_breaks_in_base64_are_skippe
     wrapped = b64("x" * 100)
     wrapped = wrapped[:60] + "\n" + wrapped[60:]
     assert validate_secret({"type": "Opaque", "data": {"a": wrapped, "b": None}}, None) == []
-    assert msgs(validate_config_map({"data": {"a": 3}}, None)) == ["data[a]: Invalid value: 3: must be a string"]
+    assert msgs(validate_config_map({"data": {"a": 3}}, None)) == [
+        "data[a]: Invalid value: 3: must be a string"
+    ]

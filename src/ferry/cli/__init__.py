@@ -21,9 +21,15 @@ class FerryGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+        except (
+            click.ClickException,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            SystemExit,
+            KeyboardInterrupt,
+        ):
             raise
-        except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
+        except Exception as e:
             if os.environ.get("FERRY_DEBUG"):
                 raise
             click.echo(f"error: {e}", err=True)

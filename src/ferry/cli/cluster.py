@@ -70,26 +70,45 @@ def cluster() -> None:
 
 
 @cluster.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
-              help="Where the cluster keeps its state (objects, certificates, kubeconfig).")
-@click.option("--listen", default="127.0.0.1:6443", show_default=True, help="HOST:PORT to serve on (port 0: any free port).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where the cluster keeps its state (objects, certificates, kubeconfig).",
+)
+@click.option(
+    "--listen",
+    default="127.0.0.1:6443",
+    show_default=True,
+    help="HOST:PORT to serve on (port 0: any free port).",
+)
 @click.option("--detach", is_flag=True, help="Run in the background and return once it serves.")
-@click.option("--compaction-window", type=float, default=300.0, show_default=True,
-              help="Seconds of watch history kept; older resourceVersions get 410 Expired.")
+@click.option(
+    "--compaction-window",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Seconds of watch history kept; older resourceVersions get 410 Expired.",
+)
 def up(data_dir: Path, listen: str, detach: bool, compaction_window: float) -> None:
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
     state = _state(data_dir)
     if state and _alive(int(state.get("pid", 0))):
-        raise click.ClickException(f"a cluster is already running on {data_dir} (pid {state['pid']}, {state['server']})")
+        raise click.ClickException(
+            f"a cluster is already running on {data_dir} (pid {state['pid']}, {state['server']})"
+        )
     if detach:
         _up_detached(data_dir, listen, compaction_window)
         return
     from ferry.cluster.server import ClusterConfig, ClusterError, run_cluster
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = ClusterConfig(data_dir=data_dir, host=host, port=port, compaction_window_seconds=compaction_window)
+    config = ClusterConfig(
+        data_dir=data_dir, host=host, port=port, compaction_window_seconds=compaction_window
+    )
 
     def ready(url: str) -> None:
         console.print(f"ferry cluster serving on [bold]{url}[/bold] (data in {data_dir})")
@@ -107,20 +126,38 @@ def _up_detached(data_dir: Path, listen: str, compaction_window: float) -> None:
     log_path = data_dir / "cluster.log"
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ferry", "cluster", "up", "--data-dir", str(data_dir), "--listen", listen,
-             "--compaction-window", str(compaction_window)],
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "ferry",
+                "cluster",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                listen,
+                "--compaction-window",
+                str(compaction_window),
+            ],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = _state(data_dir)
         if state and int(state.get("pid", 0)) == proc.pid and _probe(data_dir, state) is not None:
-            console.print(f"ferry cluster serving on [bold]{state['server']}[/bold] (pid {proc.pid}, log {log_path})")
+            console.print(
+                f"ferry cluster serving on [bold]{state['server']}[/bold] (pid {proc.pid}, log {log_path})"
+            )
             console.print(f"export KUBECONFIG={data_dir / 'kubeconfig'}")
             return
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] if log_path.exists() else []
-            raise click.ClickException(f"the cluster exited during start-up: {tail[0] if tail else 'see ' + str(log_path)}")
+            raise click.ClickException(
+                f"the cluster exited during start-up: {tail[0] if tail else 'see ' + str(log_path)}"
+            )
         time.sleep(0.1)
     raise click.ClickException(f"the cluster did not start within 60 s; see {log_path}")
 
@@ -137,7 +174,9 @@ def status(data_dir: Path) -> None:
     ready = _probe(data_dir, state)
     version = _probe(data_dir, state, "/version")
     kube = json.loads(version).get("gitVersion", "?") if version else "?"
-    console.print(f"running: pid {state['pid']}, {state['server']}, Kubernetes {kube}, ready: {'yes' if ready == 'ok' else 'no'}")
+    console.print(
+        f"running: pid {state['pid']}, {state['server']}, Kubernetes {kube}, ready: {'yes' if ready == 'ok' else 'no'}"
+    )
     console.print(f"export KUBECONFIG={state['kubeconfig']}")
     if ready != "ok":
         sys.exit(1)
@@ -145,7 +184,9 @@ def status(data_dir: Path) -> None:
 
 @cluster.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a clean stop.")
+@click.option(
+    "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a clean stop."
+)
 def down(data_dir: Path, timeout: float) -> None:
     """Stop the cluster cleanly (its objects stay in the data dir for the next `up`)."""
     data_dir = data_dir.expanduser().resolve()

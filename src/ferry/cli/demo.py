@@ -34,7 +34,12 @@ def _run(cmd: list[str], env: dict[str, str], *, check: bool = True) -> subproce
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("~/.ferry/demo").expanduser(), show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("~/.ferry/demo").expanduser(),
+    show_default=True,
+)
 @click.option("--keep/--stop", default=True, show_default=True, help="Leave the cluster running afterwards.")
 def demo(data_dir: Path, keep: bool) -> None:
     """Run ferry's story on the embedded cluster."""
@@ -66,7 +71,9 @@ def demo(data_dir: Path, keep: bool) -> None:
         "ReplicaSet and Pods arrives with the controllers; until then READY stays 0/2."
     )
     if keep:
-        console.print(f"\nThe cluster keeps running. Try: [bold]export KUBECONFIG={data_dir / 'kubeconfig'}; kubectl get deploy[/bold]")
+        console.print(
+            f"\nThe cluster keeps running. Try: [bold]export KUBECONFIG={data_dir / 'kubeconfig'}; kubectl get deploy[/bold]"
+        )
         console.print(f"Stop it with: [bold]{' '.join(ferry[1:])} cluster down --data-dir {data_dir}[/bold]")
     else:
         _run([*ferry, "cluster", "down", "--data-dir", str(data_dir)], env)

@@ -7,6 +7,8 @@ maintains them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ferry.cluster.apiserver import errors
 from ferry.cluster.apiserver.admission import kubernetes_service_ip
 from ferry.cluster.apiserver.storage import Storage, WriteOptions
@@ -16,10 +18,18 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 MANAGER = "kube-apiserver"
 
 
-async def _ensure(storage: Storage, catalog: Catalog, group: str, version: str, plural: str, ns: str | None, obj: dict[str, object]) -> None:
+async def _ensure(
+    storage: Storage,
+    catalog: Catalog,
+    group: str,
+    version: str,
+    plural: str,
+    ns: str | None,
+    obj: dict[str, Any],
+) -> None:
     rt = catalog.lookup(group, version, plural)
     assert rt is not None
-    name = str(obj["metadata"]["name"])  # type: ignore[index]
+    name = str(obj["metadata"]["name"])
     if storage.store.get(rt.store_key(ns, name)) is not None:
         return
     try:
@@ -32,23 +42,39 @@ async def _ensure(storage: Storage, catalog: Catalog, group: str, version: str, 
 async def bootstrap(storage: Storage, catalog: Catalog, *, host: str, port: int, service_cidr: str) -> None:
     for ns in SYSTEM_NAMESPACES:
         await _ensure(storage, catalog, "", "v1", "namespaces", None, {"metadata": {"name": ns}})
-    await _ensure(storage, catalog, "", "v1", "services", "default", {
-        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {
-            "clusterIP": kubernetes_service_ip(service_cidr),
-            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
-            "sessionAffinity": "None",
-            "type": "ClusterIP",
+    await _ensure(
+        storage,
+        catalog,
+        "",
+        "v1",
+        "services",
+        "default",
+        {
+            "metadata": {
+                "name": "kubernetes",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "clusterIP": kubernetes_service_ip(service_cidr),
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
+                "sessionAffinity": "None",
+                "type": "ClusterIP",
+            },
         },
-    })
+    )
     rt = catalog.lookup("", "v1", "endpoints")
     assert rt is not None
-    endpoints = {
+    endpoints: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Endpoints",
-        "metadata": {"name": "kubernetes", "namespace": "default",
-                     "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": host}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+        },
+        "subsets": [
+            {"addresses": [{"ip": host}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
+        ],
     }
     existing = storage.store.get(rt.store_key("default", "kubernetes"))
     try:

@@ -56,25 +56,46 @@ def crd_types(crd: Obj) -> list[ResourceType]:
         schema = ((v.get("schema") or {}).get("openAPIV3Schema")) or {}
         defaulter, validator = custom_resource_strategy(crd, version)
         columns, row = crd_printer(v.get("additionalPrinterColumns") or [])
-        top_keys = tuple(k for k in (schema.get("properties") or {}) if k not in ("metadata", "apiVersion", "kind", "status"))
+        top_keys = tuple(
+            k
+            for k in (schema.get("properties") or {})
+            if k not in ("metadata", "apiVersion", "kind", "status")
+        )
         if "status" not in subs:
             top_keys = (*top_keys, "status")
-        out.append(ResourceType(
-            group=group, version=version, kind=str(names["kind"]), plural=str(names["plural"]),
-            singular=str(names.get("singular") or str(names["kind"]).lower()),
-            namespaced=spec.get("scope", "Namespaced") == "Namespaced",
-            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-            subresources=tuple(sub_names), default=defaulter, validate=validator, columns=columns, row=row,
-            generation_keys=top_keys or ("spec",), status_key="status" if "status" in subs else None, scale=scale,
-            crd_name=str((crd.get("metadata") or {}).get("name")), schema=schema,
-        ))
+        out.append(
+            ResourceType(
+                group=group,
+                version=version,
+                kind=str(names["kind"]),
+                plural=str(names["plural"]),
+                singular=str(names.get("singular") or str(names["kind"]).lower()),
+                namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                categories=tuple(names.get("categories") or ()),
+                subresources=tuple(sub_names),
+                default=defaulter,
+                validate=validator,
+                columns=columns,
+                row=row,
+                generation_keys=top_keys or ("spec",),
+                status_key="status" if "status" in subs else None,
+                scale=scale,
+                crd_name=str((crd.get("metadata") or {}).get("name")),
+                schema=schema,
+            )
+        )
     return out
 
 
 def _apply(ctx: ApiContext, name: str, crd: Obj | None) -> None:
     try:
-        types = crd_types(crd) if crd is not None and not (crd.get("metadata") or {}).get("deletionTimestamp") else []
-    except Exception:  # noqa: BLE001 - a bad CRD must not take the server down
+        types = (
+            crd_types(crd)
+            if crd is not None and not (crd.get("metadata") or {}).get("deletionTimestamp")
+            else []
+        )
+    except Exception:
         log.exception("cannot serve CustomResourceDefinition %s", name)
         types = []
     ctx.catalog.set_crd(name, types)
@@ -98,14 +119,14 @@ async def _delete_instances(ctx: ApiContext, crd: Obj) -> None:
 
 async def watch_crds(ctx: ApiContext, stop: asyncio.Event, ready: asyncio.Event) -> None:
     while not stop.is_set():
-        entries, rev, watcher = ctx.store.snapshot_and_watch(CRD_PREFIX)
+        entries, _rev, watcher = ctx.store.snapshot_and_watch(CRD_PREFIX)
         for e in entries:
-            _apply(ctx, e.key[len(CRD_PREFIX):], e.obj())
+            _apply(ctx, e.key[len(CRD_PREFIX) :], e.obj())
         ready.set()
         try:
             while not stop.is_set():
                 for event in await watcher.next_batch(timeout=1.0):
-                    name = event.key[len(CRD_PREFIX):]
+                    name = event.key[len(CRD_PREFIX) :]
                     if event.type == "DELETED":
                         _apply(ctx, name, None)
                         await _delete_instances(ctx, _load(event.raw))

@@ -25,7 +25,7 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,7 +45,7 @@ from ferry.cluster.store import Store
 
 log = logging.getLogger("ferry.cluster")
 
-Component = Callable[[ApiContext, asyncio.Event], Awaitable[None]]
+Component = Callable[[ApiContext, asyncio.Event], Coroutine[Any, Any, None]]
 # Components every cluster runs; ClusterConfig.components adds more (tests add probes, later issues add
 # the workload controllers and the kubelet).
 BUILTIN_COMPONENTS: list[Component] = [garbage_collector]
@@ -93,10 +93,19 @@ def kubeconfig_document(server: str, ca_pem: bytes, token: str) -> dict[str, Any
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "ferry", "cluster": {
-            "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "clusters": [
+            {
+                "name": "ferry",
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+                },
+            }
+        ],
         "users": [{"name": "ferry-admin", "user": {"token": token}}],
-        "contexts": [{"name": "ferry", "context": {"cluster": "ferry", "user": "ferry-admin", "namespace": "default"}}],
+        "contexts": [
+            {"name": "ferry", "context": {"cluster": "ferry", "user": "ferry-admin", "namespace": "default"}}
+        ],
         "current-context": "ferry",
         "preferences": {},
     }
@@ -142,7 +151,9 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def run_cluster(config: ClusterConfig, *, stop: asyncio.Event | None = None, ready: Callable[[str], None] | None = None) -> None:
+async def run_cluster(
+    config: ClusterConfig, *, stop: asyncio.Event | None = None, ready: Callable[[str], None] | None = None
+) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT); ``ready(server_url)`` is called once serving."""
     data = config.data_dir
     data.mkdir(parents=True, exist_ok=True)
@@ -152,8 +163,11 @@ async def run_cluster(config: ClusterConfig, *, stop: asyncio.Event | None = Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    store = Store(data / "store.db", compaction_window_seconds=config.compaction_window_seconds,
-                  compaction_interval_seconds=config.compaction_interval_seconds)
+    store = Store(
+        data / "store.db",
+        compaction_window_seconds=config.compaction_window_seconds,
+        compaction_interval_seconds=config.compaction_interval_seconds,
+    )
     await store.open()
     runner: web.AppRunner | None = None
     tasks: list[asyncio.Task[None]] = []
@@ -162,7 +176,9 @@ async def run_cluster(config: ClusterConfig, *, stop: asyncio.Event | None = Non
         token = _admin_token(data)
         catalog = Catalog()
         settings = ServerSettings(service_cidr=config.service_cidr)
-        ctx = ApiContext(store=store, catalog=catalog, authenticator=TokenAuthenticator({token: ADMIN}), settings=settings)
+        ctx = ApiContext(
+            store=store, catalog=catalog, authenticator=TokenAuthenticator({token: ADMIN}), settings=settings
+        )
         app = build_app(ctx)
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
@@ -178,10 +194,25 @@ async def run_cluster(config: ClusterConfig, *, stop: asyncio.Event | None = Non
         await crd_ready.wait()
         await bootstrap(ctx.storage, catalog, host=config.host, port=port, service_cidr=config.service_cidr)
         for component in [*BUILTIN_COMPONENTS, *config.components]:
-            tasks.append(asyncio.create_task(component(ctx, stop), name=getattr(component, "__name__", "component")))
-        _write_atomic(config.kubeconfig, yaml.safe_dump(kubeconfig_document(server_url, tls.ca_cert.read_bytes(), token)))
-        _write_atomic(config.state_file, json.dumps({"pid": os.getpid(), "server": server_url, "port": port,
-                                                     "host": config.host, "kubeconfig": str(config.kubeconfig)}))
+            tasks.append(
+                asyncio.create_task(component(ctx, stop), name=getattr(component, "__name__", "component"))
+            )
+        _write_atomic(
+            config.kubeconfig,
+            yaml.safe_dump(kubeconfig_document(server_url, tls.ca_cert.read_bytes(), token)),
+        )
+        _write_atomic(
+            config.state_file,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "server": server_url,
+                    "port": port,
+                    "host": config.host,
+                    "kubeconfig": str(config.kubeconfig),
+                }
+            ),
+        )
         log.info("serving on %s", server_url)
         if ready is not None:
             ready(server_url)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from typing import Any
 
 from ferry.cluster.apiserver import errors
 from ferry.cluster.apiserver.errors import FieldError, invalid_value
@@ -40,9 +39,12 @@ class Admission:
         if entry is None:
             raise errors.not_found("namespaces", "", ns)
         nsobj = entry.obj()
-        if (nsobj.get("metadata") or {}).get("deletionTimestamp") or (nsobj.get("status") or {}).get("phase") == "Terminating":
+        if (nsobj.get("metadata") or {}).get("deletionTimestamp") or (nsobj.get("status") or {}).get(
+            "phase"
+        ) == "Terminating":
             raise errors.ApiError(
-                403, "Forbidden",
+                403,
+                "Forbidden",
                 f'{rt.plural}{"." + rt.group if rt.group else ""} "{obj["metadata"].get("name", "")}" is forbidden: '
                 f"unable to create new content in namespace {ns} because it is being terminated",
                 {"name": obj["metadata"].get("name", ""), "group": rt.group, "kind": rt.plural},
@@ -60,7 +62,9 @@ class Admission:
     def check_delete(self, rt: ResourceType, name: str) -> None:
         if rt.group == "" and rt.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
             raise errors.ApiError(
-                403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                 {"name": name, "kind": "namespaces"},
             )
 
@@ -114,21 +118,29 @@ class Admission:
                 except ValueError:
                     addr = None
                 if addr is None or addr not in self.network:
-                    errs.append(invalid_value(
-                        "spec.clusterIPs", [ip],
-                        f"failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. "
-                        f"The range of valid IPs is {self.network}",
-                    ))
+                    errs.append(
+                        invalid_value(
+                            "spec.clusterIPs",
+                            [ip],
+                            f"failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. "
+                            f"The range of valid IPs is {self.network}",
+                        )
+                    )
                 elif ip in used_ips:
-                    errs.append(invalid_value(
-                        "spec.clusterIPs", [ip], f"failed to allocate IP {ip}: provided IP is already allocated"
-                    ))
+                    errs.append(
+                        invalid_value(
+                            "spec.clusterIPs",
+                            [ip],
+                            f"failed to allocate IP {ip}: provided IP is already allocated",
+                        )
+                    )
             spec["clusterIP"] = ip
             spec["clusterIPs"] = [ip]
         if svc_type in ("NodePort", "LoadBalancer"):
             old_ports = {
                 (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
-                for p in (((old or {}).get("spec") or {}).get("ports") or []) if isinstance(p, dict)
+                for p in (((old or {}).get("spec") or {}).get("ports") or [])
+                if isinstance(p, dict)
             }
             for i, p in enumerate(spec.get("ports") or []):
                 if not isinstance(p, dict):
@@ -138,9 +150,9 @@ class Admission:
                 if not np:
                     np = prev or self._next_port(used_ports)
                 elif np != prev and np in used_ports:
-                    errs.append(invalid_value(
-                        f"spec.ports[{i}].nodePort", np, f"provided port is already allocated"
-                    ))
+                    errs.append(
+                        invalid_value(f"spec.ports[{i}].nodePort", np, "provided port is already allocated")
+                    )
                 p["nodePort"] = np
                 used_ports.add(int(np))
         else:
@@ -174,5 +186,3 @@ class Admission:
 
 def kubernetes_service_ip(cidr: str = "10.96.0.0/12") -> str:
     return str(ipaddress.ip_network(cidr).network_address + 1)
-
-

@@ -55,13 +55,17 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return _status_response(errors.too_large())
     except web.HTTPException as e:
         if e.status == 404:
-            return _status_response(errors.ApiError(404, "NotFound", "the server could not find the requested resource", {}))
+            return _status_response(
+                errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+            )
         if e.status == 405:
-            return _status_response(errors.method_not_allowed(f"the server does not allow this method on the requested resource"))
+            return _status_response(
+                errors.method_not_allowed("the server does not allow this method on the requested resource")
+            )
         return _status_response(errors.ApiError(e.status, e.reason.replace(" ", ""), e.text or e.reason))
     except (ConnectionResetError, ConnectionError):
         raise
-    except Exception as e:  # noqa: BLE001 - the last line of defence: a Status, never a traceback page
+    except Exception as e:
         log.exception("internal error serving %s %s", request.method, request.path_qs)
         return _status_response(errors.internal(f"{type(e).__name__}: {e}"))
 
@@ -74,7 +78,9 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         raise errors.unauthorized()
     request[USER_KEY] = user
     if user is ANONYMOUS:
-        decision = ctx.authorizer.authorize(Attributes(user=user, verb="get", path=request.path, resource_request=False))
+        decision = ctx.authorizer.authorize(
+            Attributes(user=user, verb="get", path=request.path, resource_request=False)
+        )
         if not decision.allowed:
             raise errors.unauthorized()
     resp: web.StreamResponse = await handler(request)
@@ -93,10 +99,7 @@ async def version(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     verbose = "verbose" in request.query
     name = request.path.strip("/").split("/")[0]
-    if verbose:
-        body = f"[+]ping ok\n[+]etcd ok\n{name} check passed\n"
-    else:
-        body = "ok"
+    body = f"[+]ping ok\n[+]etcd ok\n{name} check passed\n" if verbose else "ok"
     return web.Response(text=body, content_type="text/plain")
 
 
@@ -187,27 +190,41 @@ async def _dispatch(request: web.Request, ctx: ApiContext, info: RequestInfo) ->
     verb = _verb(request, info)
     rt = info.rt
     user: UserInfo = request[USER_KEY]
-    decision = ctx.authorizer.authorize(Attributes(
-        user=user, verb=verb, namespace=info.namespace or "", group=rt.group, version=rt.version,
-        resource=rt.plural, subresource=info.subresource, name=info.name or "",
-    ))
+    decision = ctx.authorizer.authorize(
+        Attributes(
+            user=user,
+            verb=verb,
+            namespace=info.namespace or "",
+            group=rt.group,
+            version=rt.version,
+            resource=rt.plural,
+            subresource=info.subresource,
+            name=info.name or "",
+        )
+    )
     if not decision.allowed:
         what = f"{rt.plural}{'.' + rt.group if rt.group else ''}"
         raise errors.forbidden_error(
             f'{what} "{info.name or ""}" is forbidden: User "{user.name}" cannot {verb} resource "{rt.plural}" '
-            f'in API group "{rt.group}"' + (f' in the namespace "{info.namespace}"' if info.namespace else " at the cluster scope")
+            f'in API group "{rt.group}"'
+            + (f' in the namespace "{info.namespace}"' if info.namespace else " at the cluster scope")
         )
     base_verbs = set(rt.verbs)
     if info.subresource == "":
         if verb not in base_verbs:
-            raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         if rt.group == "authorization.k8s.io" and rt.kind == "SelfSubjectAccessReview":
             return await subresources.self_subject_access_review(request, ctx, info, user)
         if info.name is None and verb in ("create",) and rt.namespaced and info.namespace is None:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
         handler = {
-            "get": handlers.get, "list": handlers.list_, "watch": watching.watch, "create": handlers.create,
-            "update": handlers.update, "patch": patching.patch, "delete": handlers.delete,
+            "get": handlers.get,
+            "list": handlers.list_,
+            "watch": watching.watch,
+            "create": handlers.create,
+            "update": handlers.update,
+            "patch": patching.patch,
+            "delete": handlers.delete,
             "deletecollection": handlers.delete_collection,
         }[verb]
         return await handler(request, ctx, info)
@@ -240,7 +257,9 @@ async def _dispatch(request: web.Request, ctx: ApiContext, info: RequestInfo) ->
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=ctx.settings.max_body_bytes + 1)
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware], client_max_size=ctx.settings.max_body_bytes + 1
+    )
     app[CTX_KEY] = ctx
     r = app.router
     for path, h in (("/version", version), ("/healthz", health), ("/livez", health), ("/readyz", health)):

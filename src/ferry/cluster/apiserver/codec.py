@@ -35,6 +35,14 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def accept_params(accept: str) -> list[dict[str, str]]:
+    """The parameters of each media range in an Accept header (``as``, ``g``, ``v``...), in order."""
+    out = []
+    for part in accept.split(","):
+        out.append({k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])})
+    return out
+
+
 class _Dups:
     """object_pairs_hook that records duplicate keys (strict decoding reports them)."""
 
@@ -69,12 +77,16 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     pass
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
         if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise yaml.constructor.ConstructorError(None, None, "mapping key must be a scalar", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping key must be a scalar", key_node.start_mark
+            )
         key = str(key) if not isinstance(key, str) else key
         if key in mapping:
             dup: list[str] = getattr(loader, "_dups", [])

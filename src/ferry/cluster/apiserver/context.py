@@ -35,5 +35,7 @@ class ApiContext:
     openapi: OpenAPI = field(init=False)
 
     def __post_init__(self) -> None:
-        self.storage = Storage(self.store, admission=Admission(self.store, service_cidr=self.settings.service_cidr))
+        self.storage = Storage(
+            self.store, admission=Admission(self.store, service_cidr=self.settings.service_cidr)
+        )
         self.openapi = OpenAPI(self.catalog)

@@ -72,10 +72,25 @@ class DeleteOptions:
         if query.get("dryRun") == "All":
             opts.dry_run = True
         if opts.propagation_policy is not None and opts.propagation_policy not in POLICIES:
-            raise errors.invalid("DeleteOptions", "", "", [errors.not_supported("propagationPolicy", opts.propagation_policy, list(POLICIES))])
+            raise errors.invalid(
+                "DeleteOptions",
+                "",
+                "",
+                [errors.not_supported("propagationPolicy", opts.propagation_policy, list(POLICIES))],
+            )
         if opts.propagation_policy is not None and opts.orphan_dependents is not None:
-            raise errors.invalid("DeleteOptions", "", "", [errors.invalid_value(
-                "propagationPolicy", opts.propagation_policy, "orphanDependents and deletionPropagation cannot be both set")])
+            raise errors.invalid(
+                "DeleteOptions",
+                "",
+                "",
+                [
+                    errors.invalid_value(
+                        "propagationPolicy",
+                        opts.propagation_policy,
+                        "orphanDependents and deletionPropagation cannot be both set",
+                    )
+                ],
+            )
         if opts.grace_period_seconds is not None and opts.grace_period_seconds < 0:
             opts.grace_period_seconds = 1
         return opts
@@ -96,7 +111,11 @@ def _grace_period(rt: ResourceType, obj: Obj, opts: DeleteOptions) -> int:
 
 
 def _finalizers_for(policy: str | None, orphan_dependents: bool | None, current: list[str]) -> list[str]:
-    out = [f for f in current if f not in (FOREGROUND, ORPHAN)] if policy or orphan_dependents is not None else list(current)
+    out = (
+        [f for f in current if f not in (FOREGROUND, ORPHAN)]
+        if policy or orphan_dependents is not None
+        else list(current)
+    )
     if policy == "Foreground":
         out.append(FOREGROUND)
     elif policy == "Orphan" or (policy is None and orphan_dependents is True):
@@ -115,12 +134,16 @@ async def delete_object(
         m = meta(obj)
         if opts.precondition_uid and opts.precondition_uid != m.get("uid"):
             raise errors.conflict(
-                rt.plural, rt.group, name,
+                rt.plural,
+                rt.group,
+                name,
                 f"Precondition failed: UID in precondition: {opts.precondition_uid}, UID in object meta: {m.get('uid', '')}",
             )
         if opts.precondition_rv and opts.precondition_rv != str(entry.rev):
             raise errors.conflict(
-                rt.plural, rt.group, name,
+                rt.plural,
+                rt.group,
+                name,
                 f"Precondition failed: ResourceVersion in precondition: {opts.precondition_rv}, "
                 f"ResourceVersion in meta: {entry.rev}",
             )
@@ -128,7 +151,11 @@ async def delete_object(
         new_finalizers = _finalizers_for(opts.propagation_policy, opts.orphan_dependents, finalizers)
         grace = _grace_period(rt, obj, opts)
         is_namespace = rt.group == "" and rt.kind == "Namespace"
-        pending = bool(new_finalizers) or grace > 0 or (is_namespace and bool((obj.get("spec") or {}).get("finalizers")))
+        pending = (
+            bool(new_finalizers)
+            or grace > 0
+            or (is_namespace and bool((obj.get("spec") or {}).get("finalizers")))
+        )
         if not pending:
             if opts.dry_run:
                 return WriteResult(obj, entry.raw), True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ferry.cluster.apiserver.codec import accept_params
 from ferry.cluster.resources.catalog import Catalog
 from ferry.cluster.resources.types import ResourceType
 
@@ -29,11 +30,10 @@ _SUB_VERBS = {
 
 def wants_aggregated(accept: str) -> str | None:
     """``v2`` / ``v2beta1`` when the client accepts aggregated discovery."""
-    for part in accept.split(","):
-        params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
-        if params.get("g") == "apidiscovery.k8s.io" and params.get("as") == "APIGroupDiscoveryList":
-            if params.get("v") in ("v2", "v2beta1"):
-                return params["v"]
+    for params in accept_params(accept):
+        aggregated = params.get("g") == "apidiscovery.k8s.io" and params.get("as") == "APIGroupDiscoveryList"
+        if aggregated and params.get("v") in ("v2", "v2beta1"):
+            return params["v"]
     return None
 
 
@@ -45,7 +45,11 @@ def _sub_kind(rt: ResourceType, sub: str) -> dict[str, str]:
     if sub == "binding":
         return {"group": "", "version": "v1", "kind": "Binding"}
     if sub in ("log", "exec", "portforward"):
-        return {"group": "", "version": "v1", "kind": {"log": "Pod", "exec": "PodExecOptions", "portforward": "PodPortForwardOptions"}[sub]}
+        return {
+            "group": "",
+            "version": "v1",
+            "kind": {"log": "Pod", "exec": "PodExecOptions", "portforward": "PodPortForwardOptions"}[sub],
+        }
     return {"group": rt.group, "version": rt.version, "kind": rt.kind}
 
 
@@ -70,7 +74,9 @@ def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
         res["categories"] = list(rt.categories)
     subs = []
     for sub in _served_subresources(rt):
-        subs.append({"subresource": sub, "responseKind": _sub_kind(rt, sub), "verbs": _SUB_VERBS.get(sub, ["get"])})
+        subs.append(
+            {"subresource": sub, "responseKind": _sub_kind(rt, sub), "verbs": _SUB_VERBS.get(sub, ["get"])}
+        )
     if subs:
         res["subresources"] = subs
     return res
@@ -80,7 +86,9 @@ def _aggregated_group(catalog: Catalog, group: str) -> dict[str, Any]:
     versions = []
     for version in catalog.group_versions().get(group, []):
         rts = sorted(catalog.resources(group, version), key=lambda r: r.plural)
-        versions.append({"version": version, "resources": [_aggregated_resource(r) for r in rts], "freshness": "Current"})
+        versions.append(
+            {"version": version, "resources": [_aggregated_resource(r) for r in rts], "freshness": "Current"}
+        )
     return {"metadata": {"name": group, "creationTimestamp": None}, "versions": versions}
 
 
@@ -107,7 +115,13 @@ def api_group(catalog: Catalog, group: str) -> dict[str, Any] | None:
     if not versions:
         return None
     gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": gvs, "preferredVersion": gvs[0]}
+    return {
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": group,
+        "versions": gvs,
+        "preferredVersion": gvs[0],
+    }
 
 
 def api_group_list(catalog: Catalog) -> dict[str, Any]:

@@ -188,10 +188,7 @@ def conflict(resource: str, group: str, name: str, why: str | None = None) -> Ap
 def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> ApiError:
     """422 ``Invalid``: ``Deployment.apps "x" is invalid: <errors>``."""
     qualified_kind = f"{kind}.{group}" if group else kind
-    if len(errors) == 1:
-        agg = errors[0].error()
-    else:
-        agg = "[" + ", ".join(e.error() for e in errors) + "]"
+    agg = errors[0].error() if len(errors) == 1 else "[" + ", ".join(e.error() for e in errors) + "]"
     details = _details(name, group, kind)
     details["causes"] = [e.cause() for e in errors]
     return ApiError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {agg}', details)
@@ -218,7 +215,11 @@ def not_acceptable(message: str) -> ApiError:
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got "{content_type}")')
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got "{content_type}")',
+    )
 
 
 def expired(message: str) -> ApiError:

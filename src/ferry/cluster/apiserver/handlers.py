@@ -18,7 +18,13 @@ from ferry.cluster.apiserver.deletion import DeleteOptions, delete_object
 from ferry.cluster.apiserver.listing import list_objects
 from ferry.cluster.apiserver.objects import now_utc
 from ferry.cluster.apiserver.routing import RequestInfo
-from ferry.cluster.apiserver.selectors import FieldSelector, LabelSelector, SelectorError, parse_field_selector, parse_label_selector
+from ferry.cluster.apiserver.selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
 from ferry.cluster.apiserver.storage import WriteOptions, WriteResult
 from ferry.cluster.resources.fieldselectors import convert_field_selector
 
@@ -44,7 +50,9 @@ def write_options(request: web.Request, *, apply: bool = False) -> WriteOptions:
         raise errors.invalid("", "", "", [errors.too_long("fieldManager", 128)])
     if not manager:
         if apply:
-            raise errors.invalid("", "", "", [errors.required("fieldManager", "is required for apply requests")])
+            raise errors.invalid(
+                "", "", "", [errors.required("fieldManager", "is required for apply requests")]
+            )
         ua = request.headers.get("User-Agent", "")
         manager = ua.split("/", 1)[0][:128] if ua else "unknown"
     return WriteOptions(dry_run=bool(dry), field_manager=manager, field_validation=fv)
@@ -85,8 +93,14 @@ async def get(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.S
     if tv:
         include = request.query.get("includeObject", "Metadata")
         return json_response(
-            table.table_bytes(info.rt, [entry.obj()], now_utc(), version=tv,
-                              list_meta={"resourceVersion": str(entry.rev)}, include=include)
+            table.table_bytes(
+                info.rt,
+                [entry.obj()],
+                now_utc(),
+                version=tv,
+                list_meta={"resourceVersion": str(entry.rev)},
+                include=include,
+            )
         )
     pv = table.wants_partial_metadata(accept)
     if pv:
@@ -109,11 +123,25 @@ async def list_(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     labels, fields = selectors(request, info)
     q = request.query
     if q.get("resourceVersionMatch") and not q.get("resourceVersion"):
-        raise errors.invalid("ListOptions", "meta.k8s.io", "", [errors.forbidden(
-            "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")])
+        raise errors.invalid(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            [
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                )
+            ],
+        )
     result = list_objects(
-        ctx.store, info.rt, info.namespace, labels=labels, fields=fields,
-        limit=_parse_limit(request), continue_token=q.get("continue") or None,
+        ctx.store,
+        info.rt,
+        info.namespace,
+        labels=labels,
+        fields=fields,
+        limit=_parse_limit(request),
+        continue_token=q.get("continue") or None,
     )
     list_meta: dict[str, Any] = {"resourceVersion": str(result.revision)}
     if result.continue_token:
@@ -125,12 +153,16 @@ async def list_(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     if tv:
         include = q.get("includeObject", "Metadata")
         objs = [e.obj() for e in result.entries]
-        return json_response(table.table_bytes(info.rt, objs, now_utc(), version=tv, list_meta=list_meta, include=include))
+        return json_response(
+            table.table_bytes(info.rt, objs, now_utc(), version=tv, list_meta=list_meta, include=include)
+        )
     pv = table.wants_partial_metadata(accept)
     if pv:
         items = [dumps(table.partial_metadata(e.obj(), pv)) for e in result.entries]
         return json_response(list_body("PartialObjectMetadataList", f"meta.k8s.io/{pv}", items, list_meta))
-    return json_response(list_body(f"{info.rt.kind}List", info.rt.api_version, [e.raw for e in result.entries], list_meta))
+    return json_response(
+        list_body(f"{info.rt.kind}List", info.rt.api_version, [e.raw for e in result.entries], list_meta)
+    )
 
 
 # -- writes --------------------------------------------------------------------------------------------
@@ -156,7 +188,9 @@ async def update(request: web.Request, ctx: ApiContext, info: RequestInfo) -> we
     assert info.name is not None
     opts = write_options(request)
     obj = await decode(request, ctx, opts)
-    result = await ctx.storage.update(info.rt, info.namespace, info.name, obj, opts, subresource=info.subresource)
+    result = await ctx.storage.update(
+        info.rt, info.namespace, info.name, obj, opts, subresource=info.subresource
+    )
     return _result(result, 200)
 
 
@@ -187,7 +221,9 @@ async def delete_collection(request: web.Request, ctx: ApiContext, info: Request
         except errors.ApiError:
             parsed = None
     opts = DeleteOptions.parse(parsed, dict(request.query))
-    result = list_objects(ctx.store, info.rt, info.namespace, labels=labels, fields=fields, limit=None, continue_token=None)
+    result = list_objects(
+        ctx.store, info.rt, info.namespace, labels=labels, fields=fields, limit=None, continue_token=None
+    )
     items: list[bytes] = []
     for entry in result.entries:
         name = entry.obj()["metadata"]["name"]
@@ -199,4 +235,8 @@ async def delete_collection(request: web.Request, ctx: ApiContext, info: Request
                 continue
             raise
         items.append(res.raw)
-    return json_response(list_body(f"{info.rt.kind}List", info.rt.api_version, items, {"resourceVersion": str(ctx.store.revision)}))
+    return json_response(
+        list_body(
+            f"{info.rt.kind}List", info.rt.api_version, items, {"resourceVersion": str(ctx.store.revision)}
+        )
+    )

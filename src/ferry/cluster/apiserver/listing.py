@@ -30,7 +30,9 @@ class ListResult:
 
 
 def encode_continue(revision: int, last_key: str) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": last_key + "\x00"}, separators=(",", ":"))
+    raw = json.dumps(
+        {"v": "meta.k8s.io/v1", "rv": revision, "start": last_key + "\x00"}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -44,7 +46,9 @@ def decode_continue(token: str) -> tuple[int, str]:
             raise ValueError("bad version")
         return rv, start[:-1]
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        raise errors.bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+        )
 
 
 EXPIRED_CONTINUE = (
@@ -66,7 +70,10 @@ def matches(
     if labels is not None and not labels.matches(meta.get("labels") or {}):
         return False
     if fields is not None:
-        values = {"metadata.name": str(meta.get("name", "")), "metadata.namespace": str(meta.get("namespace", ""))}
+        values = {
+            "metadata.name": str(meta.get("name", "")),
+            "metadata.namespace": str(meta.get("namespace", "")),
+        }
         if rt.fields is not None:
             values.update(rt.fields(entry_obj))
         if not fields.matches(values):
@@ -91,13 +98,15 @@ def list_objects(
         revision, start_after = decode_continue(continue_token)
         if revision < store.compacted_revision:
             raise errors.expired(EXPIRED_CONTINUE)
-    filtered = labels is not None and not labels.empty() or fields is not None and bool(fields.requirements)
+    filtered = (labels is not None and not labels.empty()) or (
+        fields is not None and bool(fields.requirements)
+    )
     # Fast path for the name field selector kubectl uses (rollout status, delete --wait): one key.
     name_only = _single_name(fields)
     if name_only is not None and (namespace or not rt.namespaced):
         entry = store.get(rt.store_key(namespace, name_only))
-        picked = [entry] if entry is not None and matches(rt, entry.obj(), labels, fields) else []
-        return ListResult(picked, revision, None, None)
+        one = [entry] if entry is not None and matches(rt, entry.obj(), labels, fields) else []
+        return ListResult(one, revision, None, None)
     if not filtered:
         entries, last = store.list(prefix, start_after=start_after, limit=limit)
         token = encode_continue(revision, last) if last is not None else None
@@ -115,7 +124,9 @@ def list_objects(
                 picked.append(e)
                 if limit and len(picked) >= limit:
                     more = e is not entries[-1] or last is not None
-                    return ListResult(picked, revision, encode_continue(revision, e.key) if more else None, None)
+                    return ListResult(
+                        picked, revision, encode_continue(revision, e.key) if more else None, None
+                    )
         if last is None:
             return ListResult(picked, revision, None, None)
         cursor = last

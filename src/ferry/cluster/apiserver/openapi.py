@@ -32,7 +32,11 @@ _PATCH_TYPES = (
 
 
 def _param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "schema": {"type": "boolean" if name == "force" else "string", "uniqueItems": True}}
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "boolean" if name == "force" else "string", "uniqueItems": True},
+    }
 
 
 def _gvk(rt: ResourceType) -> dict[str, str]:
@@ -40,7 +44,12 @@ def _gvk(rt: ResourceType) -> dict[str, str]:
 
 
 def _op(
-    rt: ResourceType, action: str, verb: str, *, body_types: tuple[str, ...] = (), gvk: dict[str, str] | None = None
+    rt: ResourceType,
+    action: str,
+    verb: str,
+    *,
+    body_types: tuple[str, ...] = (),
+    gvk: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     # Every write operation declares the write query parameters. kubectl inspects the PATCH operations
     # tagged with the object's GVK in map order, so one without fieldValidation (say, on /status) would
@@ -61,7 +70,11 @@ def _op(
 def _paths(rt: ResourceType) -> dict[str, Any]:
     base = f"/apis/{rt.group}/{rt.version}" if rt.group else "/api/v1"
     coll = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
-    ns_param = [{"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}}] if rt.namespaced else []
+    ns_param = (
+        [{"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}}]
+        if rt.namespaced
+        else []
+    )
     name_param = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
     paths: dict[str, Any] = {
         coll: {
@@ -128,7 +141,9 @@ class OpenAPI:
 
     def root(self) -> bytes:
         self._refresh()
-        paths = {p: {"serverRelativeURL": f"/openapi/v3/{p}?hash={h}"} for p, h in sorted(self._hashes.items())}
+        paths = {
+            p: {"serverRelativeURL": f"/openapi/v3/{p}?hash={h}"} for p, h in sorted(self._hashes.items())
+        }
         return _dumps({"paths": paths})
 
     def document(self, path: str) -> bytes | None:

@@ -49,13 +49,20 @@ def _invalid_patch(err: PatchError) -> errors.ApiError:
     if err.code == 400:
         return errors.bad_request(err.message)
     return errors.ApiError(
-        422, "Invalid", "the server rejected our request due to an error in our request",
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
         {"causes": [{"reason": "UnexpectedServerResponse", "message": err.message}]},
     )
 
 
 def conflict_error(rt: ResourceType, name: str, exc: ApplyConflict) -> errors.ApiError:
-    return errors.ApiError(409, "Conflict", str(exc), {"name": name, "group": rt.group, "kind": rt.plural, "causes": exc.causes()})
+    return errors.ApiError(
+        409,
+        "Conflict",
+        str(exc),
+        {"name": name, "group": rt.group, "kind": rt.plural, "causes": exc.causes()},
+    )
 
 
 def apply_patch(rt: ResourceType, ptype: str, obj: Obj, patch: Any, name: str) -> Obj:
@@ -63,16 +70,23 @@ def apply_patch(rt: ResourceType, ptype: str, obj: Obj, patch: Any, name: str) -
     try:
         if ptype == JSON_PATCH:
             if not isinstance(patch, list):
-                raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-            return apply_json_patch(obj, patch)
+                raise errors.bad_request(
+                    "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+                )
+            patched: Obj = apply_json_patch(obj, patch)
+            return patched
         if not isinstance(patch, dict):
-            raise errors.bad_request("json: cannot unmarshal non-object into Go value of type map[string]interface {}")
+            raise errors.bad_request(
+                "json: cannot unmarshal non-object into Go value of type map[string]interface {}"
+            )
         if ptype == MERGE_PATCH:
-            return apply_merge_patch(obj, patch)
+            merged: Obj = apply_merge_patch(obj, patch)
+            return merged
         tmeta = patch_meta(rt.group, rt.kind) if rt.crd_name is None else None
         if tmeta is None:
             raise errors.ApiError(
-                415, "UnsupportedMediaType",
+                415,
+                "UnsupportedMediaType",
                 "the body of the request was in an unknown format - accepted media types include: "
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
             )
@@ -86,7 +100,8 @@ async def patch(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     ptype = media_type(request.headers.get("Content-Type"))
     if ptype not in _PATCH_TYPES:
         raise errors.ApiError(
-            415, "UnsupportedMediaType",
+            415,
+            "UnsupportedMediaType",
             f"the body of the request was in an unknown format - accepted media types include: {', '.join(_PATCH_TYPES)}",
         )
     opts = write_options(request, apply=ptype == APPLY_PATCH)
@@ -107,7 +122,9 @@ async def patch(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     async def mutate(old: Obj) -> tuple[Obj, bool]:
         return apply_patch(rt, ptype, old, doc, name), False
 
-    result = await ctx.storage.guaranteed_update(rt, info.namespace, name, mutate, opts, subresource=info.subresource)
+    result = await ctx.storage.guaranteed_update(
+        rt, info.namespace, name, mutate, opts, subresource=info.subresource
+    )
     return json_response(result.raw, 200, result.warnings)
 
 
@@ -126,7 +143,8 @@ async def _server_side_apply(
         if doc.get(key) != want:
             raise errors.bad_request(
                 f"{'apiVersion' if key == 'apiVersion' else 'kind'} of the applied configuration must be {want!r}, got {doc.get(key)!r}"
-                if doc.get(key) else f"{key} must be set in the applied configuration"
+                if doc.get(key)
+                else f"{key} must be set in the applied configuration"
             )
     m = doc.get("metadata")
     if not isinstance(m, dict) or m.get("name", name) != name:
@@ -138,12 +156,20 @@ async def _server_side_apply(
     if existing is None:
         try:
             created = server_side_apply(
-                None, doc, manager=opts.field_manager, force=force, api_version=rt.api_version, meta=tmeta, now=now
+                None,
+                doc,
+                manager=opts.field_manager,
+                force=force,
+                api_version=rt.api_version,
+                meta=tmeta,
+                now=now,
             )
         except ApplyConflict as e:
             raise conflict_error(rt, name, e)
         try:
-            result = await ctx.storage.create(rt, info.namespace, created, opts, apply_manager=opts.field_manager)
+            result = await ctx.storage.create(
+                rt, info.namespace, created, opts, apply_manager=opts.field_manager
+            )
             return json_response(result.raw, 201, result.warnings)
         except errors.ApiError as e:
             if e.reason != "AlreadyExists":
@@ -152,11 +178,19 @@ async def _server_side_apply(
     async def mutate(old: Obj) -> tuple[Obj, bool]:
         try:
             merged = server_side_apply(
-                old, doc, manager=opts.field_manager, force=force, api_version=rt.api_version, meta=tmeta, now=now
+                old,
+                doc,
+                manager=opts.field_manager,
+                force=force,
+                api_version=rt.api_version,
+                meta=tmeta,
+                now=now,
             )
         except ApplyConflict as e:
             raise conflict_error(rt, name, e)
         return merged, True
 
-    result = await ctx.storage.guaranteed_update(rt, info.namespace, name, mutate, opts, subresource=info.subresource)
+    result = await ctx.storage.guaranteed_update(
+        rt, info.namespace, name, mutate, opts, subresource=info.subresource
+    )
     return json_response(result.raw, 200, result.warnings)

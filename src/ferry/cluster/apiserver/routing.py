@@ -58,7 +58,11 @@ def resolve(catalog: Catalog, group: str, version: str, rest: list[str]) -> Requ
 
 
 def _check_sub(rt: ResourceType, ns: str | None, name: str | None, sub: str) -> RequestInfo:
-    if sub and sub not in rt.subresources and not (rt.kind == "Pod" and rt.group == "" and sub in ("exec", "portforward", "attach")):
+    if (
+        sub
+        and sub not in rt.subresources
+        and not (rt.kind == "Pod" and rt.group == "" and sub in ("exec", "portforward", "attach"))
+    ):
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
     if name == "":
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})

@@ -21,17 +21,32 @@ from typing import Any
 
 from ferry.cluster.apiserver import errors
 from ferry.cluster.apiserver.admission import Admission
-from ferry.cluster.apiserver.objects import deepcopy, generate_name, meta, new_uid, now_utc, rfc3339, semantic_equal
+from ferry.cluster.apiserver.objects import (
+    deepcopy,
+    generate_name,
+    meta,
+    new_uid,
+    now_utc,
+    rfc3339,
+    semantic_equal,
+)
 from ferry.cluster.apiserver.patch import patch_meta, schema_meta, update_managed_fields
 from ferry.cluster.apiserver.selectors import go_quote
 from ferry.cluster.resources import lifecycle
-from ferry.cluster.resources.types import Obj, ResourceType
 from ferry.cluster.resources.schema_check import unknown_field_paths
+from ferry.cluster.resources.types import Obj, ResourceType
 from ferry.cluster.resources.validation import NAME_VALIDATORS
 from ferry.cluster.resources.validation.common import is_dns1123_subdomain, validate_object_meta
 from ferry.cluster.store import Entry, KeyExists, KeyNotFound, RevisionConflict, Store
 
-_SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink")
+_SYSTEM_META = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+)
 MAX_UPDATE_RETRIES = 16
 # Subresources whose handler changes exactly the fields it owns (pods/binding sets spec.nodeName, which a
 # pod update may not change; namespaces/finalize sets spec.finalizers): no status reset, no kind validation.
@@ -82,7 +97,9 @@ class Storage:
     # -- shared pipeline -----------------------------------------------------------------------------
     def _check_kind(self, rt: ResourceType, obj: Any) -> Obj:
         if not isinstance(obj, dict):
-            raise errors.bad_request(f"the body of the request must be a {rt.kind} object, not {type(obj).__name__}")
+            raise errors.bad_request(
+                f"the body of the request must be a {rt.kind} object, not {type(obj).__name__}"
+            )
         api_version = obj.get("apiVersion")
         kind = obj.get("kind")
         if api_version is None and kind is None:
@@ -91,7 +108,8 @@ class Storage:
         if kind != rt.kind:
             raise errors.bad_request(
                 f"the kind in the data ({kind or ''}) does not match the expected kind ({rt.kind})"
-                if kind else "Object 'Kind' is missing in the request body"
+                if kind
+                else "Object 'Kind' is missing in the request body"
             )
         if api_version != rt.api_version:
             raise errors.bad_request(
@@ -106,7 +124,9 @@ class Storage:
         if rt.namespaced:
             body_ns = m.get("namespace")
             if body_ns and body_ns != namespace:
-                raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             m["namespace"] = namespace
         else:
             m.pop("namespace", None)
@@ -122,16 +142,21 @@ class Storage:
             detail = "strict decoding error: " + ", ".join(found)
             if patched:
                 raise errors.bad_request(detail)
-            raise errors.bad_request(f"{rt.kind} in version {go_quote(rt.version)} cannot be handled as a {rt.kind}: {detail}")
+            raise errors.bad_request(
+                f"{rt.kind} in version {go_quote(rt.version)} cannot be handled as a {rt.kind}: {detail}"
+            )
         warnings.extend(found)
 
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None, *, meta_only: bool = False) -> None:
         name_validator = NAME_VALIDATORS.get((rt.group, rt.kind), is_dns1123_subdomain)
-        errs = validate_object_meta(obj, old, namespaced=rt.namespaced, name_validator=name_validator)
-        if rt.validate is not None and not errs and not meta_only:
-            errs = rt.validate(obj, old)
+        errs = validate_object_meta(
+            obj, old, namespaced=rt.namespaced, name_validator=name_validator, builtin=rt.crd_name is None
+        )
+        if rt.validate is not None and not meta_only:
+            errs = errs + rt.validate(obj, old)  # kube reports metadata and spec errors together
         if errs:
-            raise errors.invalid(rt.kind, rt.group, str(meta(obj).get("name") or meta(obj).get("generateName") or ""), errs)
+            name = str(meta(obj).get("name") or meta(obj).get("generateName") or "")
+            raise errors.invalid(rt.kind, rt.group, name, errs)
 
     def _default(self, rt: ResourceType, obj: Obj) -> None:
         if rt.default is not None:
@@ -139,7 +164,13 @@ class Storage:
 
     # -- create --------------------------------------------------------------------------------------
     async def create(
-        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions, *, apply_manager: str | None = None
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Any,
+        opts: WriteOptions,
+        *,
+        apply_manager: str | None = None,
     ) -> WriteResult:
         obj = self._check_kind(rt, body)
         self._check_namespace(rt, obj, namespace)
@@ -165,7 +196,12 @@ class Storage:
         if apply_manager is None:
             m.pop("managedFields", None)
             update_managed_fields(
-                None, obj, manager=opts.field_manager, api_version=rt.api_version, now=rfc3339(now), meta=type_meta(rt)
+                None,
+                obj,
+                manager=opts.field_manager,
+                api_version=rt.api_version,
+                now=rfc3339(now),
+                meta=type_meta(rt),
             )
         key = rt.store_key(namespace, str(m["name"]))
         if opts.dry_run:
@@ -186,7 +222,14 @@ class Storage:
 
     # -- update --------------------------------------------------------------------------------------
     def prepare_update(
-        self, rt: ResourceType, obj: Obj, old: Obj, opts: WriteOptions, *, subresource: str = "", managed: bool = True,
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        old: Obj,
+        opts: WriteOptions,
+        *,
+        subresource: str = "",
+        managed: bool = True,
         patched: bool = False,
     ) -> list[str]:
         """Turn a client's full object into the object to store; returns warnings. Raises on invalid input."""
@@ -209,20 +252,34 @@ class Storage:
         self._default(rt, obj)
         if rt.generation_keys is not None and subresource != "status":
             changed = any(not semantic_equal(obj.get(k), old.get(k)) for k in rt.generation_keys)
-            if rt.bump_generation_on_annotations and not semantic_equal(m.get("annotations"), om.get("annotations")):
+            if rt.bump_generation_on_annotations and not semantic_equal(
+                m.get("annotations"), om.get("annotations")
+            ):
                 changed = True
             if changed:
                 m["generation"] = int(om.get("generation") or 0) + 1
         self._validate(rt, obj, old, meta_only=subresource in _OWN_FIELDS_SUBRESOURCES)
         if managed:
             update_managed_fields(
-                old, obj, manager=opts.field_manager, api_version=rt.api_version, now=rfc3339(now_utc()),
-                subresource=subresource, meta=type_meta(rt),
+                old,
+                obj,
+                manager=opts.field_manager,
+                api_version=rt.api_version,
+                now=rfc3339(now_utc()),
+                subresource=subresource,
+                meta=type_meta(rt),
             )
         return warnings
 
     async def update(
-        self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions, *, subresource: str = ""
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        opts: WriteOptions,
+        *,
+        subresource: str = "",
     ) -> WriteResult:
         obj = self._check_kind(rt, body)
         self._check_namespace(rt, obj, namespace)
@@ -241,8 +298,15 @@ class Storage:
         return await self._commit(rt, namespace, name, obj, old, entry.rev, opts, warnings)
 
     async def _commit(
-        self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, old: Obj, rev: int,
-        opts: WriteOptions, warnings: list[str],
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        obj: Obj,
+        old: Obj,
+        rev: int,
+        opts: WriteOptions,
+        warnings: list[str],
     ) -> WriteResult:
         m = meta(obj)
         await self.admission.admit_update(rt, obj, old, dry_run=opts.dry_run)
@@ -251,7 +315,9 @@ class Storage:
             if opts.dry_run:
                 return WriteResult(obj, _dump(obj), warnings=warnings)
             try:
-                entry = await self.store.delete(rt.store_key(namespace, name), expected_rev=rev, last_state=obj)
+                entry = await self.store.delete(
+                    rt.store_key(namespace, name), expected_rev=rev, last_state=obj
+                )
             except RevisionConflict:
                 raise errors.conflict(rt.plural, rt.group, name)
             except KeyNotFound:
@@ -294,7 +360,9 @@ class Storage:
             self._check_namespace(rt, new, namespace)
             nm = meta(new)
             if nm.get("name") != name:
-                raise errors.bad_request("metadata.name: Invalid value: the name of a patched object may not change")
+                raise errors.bad_request(
+                    "metadata.name: Invalid value: the name of a patched object may not change"
+                )
             rv = nm.get("resourceVersion")
             if rv and str(rv) != str(entry.rev):
                 raise errors.conflict(rt.plural, rt.group, name)

@@ -30,14 +30,18 @@ def to_scale(rt: ResourceType, obj: Obj) -> dict[str, Any]:
     assert rt.scale is not None
     m = obj.get("metadata") or {}
     sel = get_path(obj, rt.scale.selector)
-    selector = sel if rt.scale.selector_is_string else format_label_selector(sel if isinstance(sel, dict) else None)
+    selector = (
+        sel if rt.scale.selector_is_string else format_label_selector(sel if isinstance(sel, dict) else None)
+    )
     status: dict[str, Any] = {"replicas": get_path(obj, rt.scale.status_replicas) or 0}
     if selector:
         status["selector"] = selector
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m},
+        "metadata": {
+            k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m
+        },
         "spec": {"replicas": get_path(obj, rt.scale.spec_replicas) or 0},
         "status": status,
     }
@@ -48,9 +52,19 @@ def _replicas_from_scale(rt: ResourceType, scale: Any, name: str) -> tuple[int, 
         raise errors.bad_request("the body of the request must be a Scale object")
     replicas = (scale.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or isinstance(replicas, bool):
-        raise errors.invalid("Scale", "autoscaling", name, [errors.invalid_value("spec.replicas", replicas, "must be an integer")])
+        raise errors.invalid(
+            "Scale",
+            "autoscaling",
+            name,
+            [errors.invalid_value("spec.replicas", replicas, "must be an integer")],
+        )
     if replicas < 0:
-        raise errors.invalid("Scale", "autoscaling", name, [errors.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")])
+        raise errors.invalid(
+            "Scale",
+            "autoscaling",
+            name,
+            [errors.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")],
+        )
     rv = (scale.get("metadata") or {}).get("resourceVersion")
     return replicas, str(rv) if rv else None
 
@@ -61,7 +75,9 @@ async def get_scale(ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:
     return json_response(dumps(to_scale(info.rt, entry.obj())))
 
 
-async def _write_scale(ctx: ApiContext, info: RequestInfo, compute: Any, opts: WriteOptions) -> web.StreamResponse:
+async def _write_scale(
+    ctx: ApiContext, info: RequestInfo, compute: Any, opts: WriteOptions
+) -> web.StreamResponse:
     rt, name = info.rt, info.name
     assert name is not None and rt.scale is not None
 
@@ -83,7 +99,9 @@ async def put_scale(request: web.Request, ctx: ApiContext, info: RequestInfo) ->
     return await _write_scale(ctx, info, lambda _current: body, opts)
 
 
-async def patch_scale(ctx: ApiContext, info: RequestInfo, ptype: str, doc: Any, opts: WriteOptions) -> web.StreamResponse:
+async def patch_scale(
+    ctx: ApiContext, info: RequestInfo, ptype: str, doc: Any, opts: WriteOptions
+) -> web.StreamResponse:
     from ferry.cluster.apiserver.patch import PatchError, apply_json_patch, apply_merge_patch
 
     def compute(current: dict[str, Any]) -> Any:
@@ -102,7 +120,9 @@ async def pod_log(request: web.Request, ctx: ApiContext, info: RequestInfo) -> w
     """Until a kubelet runs containers, every container is still waiting to start, as kube reports."""
     assert info.name is not None
     pod = ctx.storage.get(info.rt, info.namespace, info.name).obj()
-    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or [] if isinstance(c, dict)]
+    containers = [
+        c.get("name") for c in (pod.get("spec") or {}).get("containers") or [] if isinstance(c, dict)
+    ]
     wanted = request.query.get("container")
     if wanted is None:
         annotated = (meta(pod).get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
@@ -141,27 +161,48 @@ async def bind_pod(request: web.Request, ctx: ApiContext, info: RequestInfo) -> 
             raise errors.conflict("pods/binding", "", name, "pod is being deleted")
         spec = pod.setdefault("spec", {})
         if spec.get("nodeName"):
-            raise errors.conflict("pods/binding", "", name, f"pod {name} is already assigned to node \"{spec['nodeName']}\"")
+            raise errors.conflict(
+                "pods/binding", "", name, f'pod {name} is already assigned to node "{spec["nodeName"]}"'
+            )
         spec["nodeName"] = node
-        conds = [c for c in (pod.setdefault("status", {}).get("conditions") or []) if c.get("type") != "PodScheduled"]
+        conds = [
+            c
+            for c in (pod.setdefault("status", {}).get("conditions") or [])
+            if c.get("type") != "PodScheduled"
+        ]
         from ferry.cluster.apiserver.objects import now_utc, rfc3339
 
-        conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": rfc3339(now_utc())})
+        conds.append(
+            {
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": None,
+                "lastTransitionTime": rfc3339(now_utc()),
+            }
+        )
         pod["status"]["conditions"] = conds
         return pod, False
 
     # Binding writes spec.nodeName, which a normal update may not change: go through the status path's
     # sibling, a direct guaranteed update that keeps the rest of spec.
-    await ctx.storage.guaranteed_update(info.rt, info.namespace, info.name, mutate, opts, subresource="binding")
-    return json_response(dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}), 201)
+    await ctx.storage.guaranteed_update(
+        info.rt, info.namespace, info.name, mutate, opts, subresource="binding"
+    )
+    return json_response(
+        dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}), 201
+    )
 
 
 async def evict_pod(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:
     assert info.name is not None
     eviction, _ = decode_body(await read_body(request, ctx), request.headers.get("Content-Type"))
-    opts = DeleteOptions.parse((eviction or {}).get("deleteOptions") if isinstance(eviction, dict) else None, dict(request.query))
+    opts = DeleteOptions.parse(
+        (eviction or {}).get("deleteOptions") if isinstance(eviction, dict) else None, dict(request.query)
+    )
     await delete_object(ctx.storage, info.rt, info.namespace, info.name, opts)
-    return json_response(dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}), 201)
+    return json_response(
+        dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}), 201
+    )
 
 
 async def finalize_namespace(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:
@@ -178,7 +219,9 @@ async def finalize_namespace(request: web.Request, ctx: ApiContext, info: Reques
             ns["spec"].pop("finalizers")
         return ns, False
 
-    result = await ctx.storage.guaranteed_update(info.rt, None, info.name, mutate, opts, subresource="finalize")
+    result = await ctx.storage.guaranteed_update(
+        info.rt, None, info.name, mutate, opts, subresource="finalize"
+    )
     m = meta(result.obj)
     if m.get("deletionTimestamp") and not finalizers and not m.get("finalizers") and not opts.dry_run:
         entry = ctx.store.get(info.rt.store_key(None, info.name))
@@ -188,7 +231,9 @@ async def finalize_namespace(request: web.Request, ctx: ApiContext, info: Reques
     return json_response(result.raw)
 
 
-async def self_subject_access_review(request: web.Request, ctx: ApiContext, info: RequestInfo, user: UserInfo) -> web.StreamResponse:
+async def self_subject_access_review(
+    request: web.Request, ctx: ApiContext, info: RequestInfo, user: UserInfo
+) -> web.StreamResponse:
     opts = write_options(request)
     body, _ = decode_body(await read_body(request, ctx), request.headers.get("Content-Type"))
     if not isinstance(body, dict):
@@ -206,13 +251,20 @@ async def self_subject_access_review(request: web.Request, ctx: ApiContext, info
     nra = spec.get("nonResourceAttributes")
     if isinstance(ra, dict):
         attrs = Attributes(
-            user=user, verb=str(ra.get("verb", "")), namespace=str(ra.get("namespace", "")), group=str(ra.get("group", "")),
-            version=str(ra.get("version", "")), resource=str(ra.get("resource", "")),
-            subresource=str(ra.get("subresource", "")), name=str(ra.get("name", "")),
+            user=user,
+            verb=str(ra.get("verb", "")),
+            namespace=str(ra.get("namespace", "")),
+            group=str(ra.get("group", "")),
+            version=str(ra.get("version", "")),
+            resource=str(ra.get("resource", "")),
+            subresource=str(ra.get("subresource", "")),
+            name=str(ra.get("name", "")),
         )
     else:
         nra = nra if isinstance(nra, dict) else {}
-        attrs = Attributes(user=user, verb=str(nra.get("verb", "")), path=str(nra.get("path", "")), resource_request=False)
+        attrs = Attributes(
+            user=user, verb=str(nra.get("verb", "")), path=str(nra.get("path", "")), resource_request=False
+        )
     decision = ctx.authorizer.authorize(attrs)
     body.setdefault("metadata", {})
     status: dict[str, Any] = {"allowed": decision.allowed}

@@ -11,23 +11,29 @@ import json
 from datetime import datetime
 from typing import Any
 
+from ferry.cluster.apiserver.codec import accept_params
 from ferry.cluster.resources.printers import DEFAULT_PRINTER
 from ferry.cluster.resources.types import Obj, ResourceType
 
 
 def wants_table(accept: str) -> str | None:
     """The Table version asked for (``v1``/``v1beta1``), or None."""
-    for part in accept.split(","):
-        params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+    for params in accept_params(accept):
+        if (
+            params.get("as") == "Table"
+            and params.get("g") == "meta.k8s.io"
+            and params.get("v") in ("v1", "v1beta1")
+        ):
             return params["v"]
     return None
 
 
 def wants_partial_metadata(accept: str) -> str | None:
-    for part in accept.split(","):
-        params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
-        if params.get("as") in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
+    for params in accept_params(accept):
+        if (
+            params.get("as") in ("PartialObjectMetadata", "PartialObjectMetadataList")
+            and params.get("g") == "meta.k8s.io"
+        ):
             return params.get("v", "v1")
     return None
 
@@ -54,7 +60,11 @@ def row(rt: ResourceType, obj: Obj, now: datetime, include: str = "Metadata") ->
 
 
 def partial_metadata(obj: Obj, version: str) -> dict[str, Any]:
-    return {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{version}", "metadata": obj.get("metadata") or {}}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": f"meta.k8s.io/{version}",
+        "metadata": obj.get("metadata") or {},
+    }
 
 
 def table(

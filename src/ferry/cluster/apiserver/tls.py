@@ -66,7 +66,12 @@ def ensure_tls(directory: Path, *, hosts: list[str] | None = None) -> TlsFiles:
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.crt", directory / "apiserver.crt", directory / "apiserver.key")
     extra = [h for h in (hosts or []) if h not in ("", "0.0.0.0", "::")]
-    if files.ca_cert.exists() and files.cert.exists() and files.key.exists() and not _missing_sans(files.cert, extra):
+    if (
+        files.ca_cert.exists()
+        and files.cert.exists()
+        and files.key.exists()
+        and not _missing_sans(files.cert, extra)
+    ):
         return files
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ca_key_path = directory / "ca.key"
@@ -88,9 +93,15 @@ def ensure_tls(directory: Path, *, hosts: list[str] | None = None) -> TlsFiles:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -107,7 +118,9 @@ def ensure_tls(directory: Path, *, hosts: list[str] | None = None) -> TlsFiles:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + dt.timedelta(days=_VALID_DAYS))
-        .add_extension(x509.SubjectAlternativeName(_sans(extra + ["kubernetes", "kubernetes.default"])), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(_sans([*extra, "kubernetes", "kubernetes.default"])), critical=False
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
@@ -123,5 +136,7 @@ def _missing_sans(cert_path: Path, hosts: list[str]) -> bool:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return True
-    present = {str(v) for v in ext.get_values_for_type(x509.IPAddress)} | set(ext.get_values_for_type(x509.DNSName))
+    present = {str(v) for v in ext.get_values_for_type(x509.IPAddress)} | set(
+        ext.get_values_for_type(x509.DNSName)
+    )
     return any(h not in present for h in hosts)

@@ -79,9 +79,13 @@ class _Encoder:
             return _line(kind.encode(), raw)
         obj = obj if obj is not None else json.loads(raw)
         tbl = table.table(
-            self.rt, [obj], now_utc(), version=self.table_version,
+            self.rt,
+            [obj],
+            now_utc(),
+            version=self.table_version,
             list_meta={"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")},
-            include=self.include, with_columns=not self.columns_sent,
+            include=self.include,
+            with_columns=not self.columns_sent,
         )
         self.columns_sent = True
         return json.dumps({"type": kind, "object": tbl}, separators=(",", ":")).encode() + b"\n"
@@ -95,7 +99,11 @@ class _Encoder:
 
 
 def _filter(
-    rt: ResourceType, event: Event, labels: LabelSelector | None, fields: FieldSelector | None, namespace_prefix: str
+    rt: ResourceType,
+    event: Event,
+    labels: LabelSelector | None,
+    fields: FieldSelector | None,
+    namespace_prefix: str,
 ) -> tuple[str, bytes, Obj | None] | None:
     if not event.key.startswith(namespace_prefix):
         return None
@@ -139,14 +147,33 @@ async def watch(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     if send_initial:
         errs = []
         if q.get("resourceVersionMatch") != "NotOlderThan":
-            errs.append(errors.forbidden("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+            errs.append(
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                )
+            )
         if not bookmarks:
-            errs.append(errors.forbidden("allowWatchBookmarks", "allowWatchBookmarks must be set to true when sendInitialEvents is set"))
+            errs.append(
+                errors.forbidden(
+                    "allowWatchBookmarks",
+                    "allowWatchBookmarks must be set to true when sendInitialEvents is set",
+                )
+            )
         if errs:
             raise errors.invalid("ListOptions", "meta.k8s.io", "", errs)
     elif q.get("resourceVersionMatch"):
-        raise errors.invalid("ListOptions", "meta.k8s.io", "", [errors.forbidden(
-            "resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")])
+        raise errors.invalid(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            [
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                )
+            ],
+        )
     after: int | None = None
     if rv_raw and rv_raw != "0":
         try:
@@ -161,7 +188,9 @@ async def watch(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     prefix = info.rt.store_prefix(info.namespace)
     store = ctx.store
 
-    resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"})
+    resp = web.StreamResponse(
+        status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
+    )
     resp.enable_chunked_encoding()
     initial: list[bytes] = []
     if after is None or send_initial:

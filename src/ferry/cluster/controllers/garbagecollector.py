@@ -99,7 +99,12 @@ class GarbageCollector:
             return
         owners = [r for r in (m.get("ownerReferences") or []) if isinstance(r, dict) and r.get("uid")]
         node = Node(
-            uid=uid, key=key, rt=rt, namespace=m.get("namespace"), name=m.get("name", ""), owners=owners,
+            uid=uid,
+            key=key,
+            rt=rt,
+            namespace=m.get("namespace"),
+            name=m.get("name", ""),
+            owners=owners,
             finalizers=[f for f in (m.get("finalizers") or []) if isinstance(f, str)],
             deleting=bool(m.get("deletionTimestamp")),
         )
@@ -149,10 +154,13 @@ class GarbageCollector:
 
     async def _delete(self, node: Node, policy: str | None) -> None:
         with contextlib.suppress(errors.ApiError):
-            await delete_object(self.ctx.storage, node.rt, node.namespace, node.name, DeleteOptions(propagation_policy=policy))
+            await delete_object(
+                self.ctx.storage, node.rt, node.namespace, node.name, DeleteOptions(propagation_policy=policy)
+            )
 
     async def _orphan(self, node: Node) -> None:
         for child in self._children(node):
+
             def strip(obj: Obj, owner: str = node.uid) -> None:
                 m = obj["metadata"]
                 m["ownerReferences"] = [r for r in m.get("ownerReferences") or [] if r.get("uid") != owner]
@@ -181,13 +189,21 @@ class GarbageCollector:
             return
         if not alive:
             if not node.deleting:
-                policy = "Orphan" if ORPHAN in node.finalizers else "Foreground" if FOREGROUND in node.finalizers else None
+                policy = (
+                    "Orphan"
+                    if ORPHAN in node.finalizers
+                    else "Foreground"
+                    if FOREGROUND in node.finalizers
+                    else None
+                )
                 await self._delete(node, policy)
             return
         keep = {str(r.get("uid")) for r in alive}
 
         def strip(obj: Obj) -> None:
-            obj["metadata"]["ownerReferences"] = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") in keep]
+            obj["metadata"]["ownerReferences"] = [
+                r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") in keep
+            ]
 
         await self._update(node, strip)
 
@@ -220,10 +236,19 @@ class GarbageCollector:
 
         with contextlib.suppress(errors.ApiError):
             result = await self.ctx.storage.guaranteed_update(
-                node.rt, None, ns, wrapped, WriteOptions(field_manager="namespace-controller"), subresource="finalize"
+                node.rt,
+                None,
+                ns,
+                wrapped,
+                WriteOptions(field_manager="namespace-controller"),
+                subresource="finalize",
             )
             m = result.obj.get("metadata") or {}
-            if m.get("deletionTimestamp") and not m.get("finalizers") and not (result.obj.get("spec") or {}).get("finalizers"):
+            if (
+                m.get("deletionTimestamp")
+                and not m.get("finalizers")
+                and not (result.obj.get("spec") or {}).get("finalizers")
+            ):
                 entry = self.ctx.store.get(node.key)
                 if entry is not None:
                     await self.ctx.store.delete(entry.key, expected_rev=entry.rev)
@@ -252,7 +277,7 @@ class GarbageCollector:
         for uid in work:
             try:
                 await self.attend(uid)
-            except Exception:  # noqa: BLE001 - one bad object must not stop collection
+            except Exception:
                 log.exception("garbage collection of %s failed", uid)
 
 

@@ -60,7 +60,16 @@ BUILTIN: tuple[ResourceType, ...] = (
     # core/v1
     _rt("", "v1", "Namespace", "namespaces", namespaced=False, short=("ns",), sub=("status", "finalize")),
     _rt("", "v1", "Node", "nodes", namespaced=False, short=("no",), sub=_STATUS),
-    _rt("", "v1", "Pod", "pods", short=("po",), categories=_ALL, sub=("status", "log", "binding", "eviction"), generation=_SPEC),
+    _rt(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        short=("po",),
+        categories=_ALL,
+        sub=("status", "log", "binding", "eviction"),
+        generation=_SPEC,
+    ),
     _rt("", "v1", "Service", "services", short=("svc",), categories=_ALL, sub=_STATUS),
     _rt("", "v1", "Endpoints", "endpoints", short=("ep",), status_key=None),
     _rt("", "v1", "ConfigMap", "configmaps", short=("cm",), status_key=None),
@@ -69,12 +78,42 @@ BUILTIN: tuple[ResourceType, ...] = (
     _rt("", "v1", "Event", "events", short=("ev",), status_key=None),
     # apps/v1
     _rt(
-        "apps", "v1", "Deployment", "deployments", short=("deploy",), categories=_ALL, sub=_SCALE,
-        generation=_SPEC, annotations_bump=True, scale=ScaleSpec(),
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        short=("deploy",),
+        categories=_ALL,
+        sub=_SCALE,
+        generation=_SPEC,
+        annotations_bump=True,
+        scale=ScaleSpec(),
     ),
-    _rt("apps", "v1", "ReplicaSet", "replicasets", short=("rs",), categories=_ALL, sub=_SCALE, generation=_SPEC, scale=ScaleSpec()),
-    _rt("apps", "v1", "StatefulSet", "statefulsets", short=("sts",), categories=_ALL, sub=_SCALE, generation=_SPEC, scale=ScaleSpec()),
-    _rt("apps", "v1", "DaemonSet", "daemonsets", short=("ds",), categories=_ALL, sub=_STATUS, generation=_SPEC),
+    _rt(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        short=("rs",),
+        categories=_ALL,
+        sub=_SCALE,
+        generation=_SPEC,
+        scale=ScaleSpec(),
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        short=("sts",),
+        categories=_ALL,
+        sub=_SCALE,
+        generation=_SPEC,
+        scale=ScaleSpec(),
+    ),
+    _rt(
+        "apps", "v1", "DaemonSet", "daemonsets", short=("ds",), categories=_ALL, sub=_STATUS, generation=_SPEC
+    ),
     _rt("apps", "v1", "ControllerRevision", "controllerrevisions", status_key=None),
     # batch/v1
     _rt("batch", "v1", "Job", "jobs", categories=_ALL, sub=_STATUS, generation=_SPEC),
@@ -82,26 +121,58 @@ BUILTIN: tuple[ResourceType, ...] = (
     _rt("events.k8s.io", "v1", "Event", "events", short=("ev",), status_key=None),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", status_key=None),
     _rt("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), sub=_STATUS, generation=_SPEC),
-    _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False, generation=_SPEC, status_key=None),
+    _rt(
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        namespaced=False,
+        generation=_SPEC,
+        status_key=None,
+    ),
     _rt("coordination.k8s.io", "v1", "Lease", "leases", status_key=None),
     _rt("rbac.authorization.k8s.io", "v1", "Role", "roles", status_key=None),
     _rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", status_key=None),
     _rt("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False, status_key=None),
-    _rt("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False, status_key=None),
     _rt(
-        "authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
-        namespaced=False, verbs=("create",),
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        namespaced=False,
+        status_key=None,
     ),
     _rt(
-        "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
-        namespaced=False, short=("crd", "crds"), sub=_STATUS, generation=_SPEC,
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
+    _rt(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        namespaced=False,
+        short=("crd", "crds"),
+        sub=_STATUS,
+        generation=_SPEC,
     ),
 )
 
 # Group preference order for /apis (kube lists built-in groups in a fixed order).
 GROUP_ORDER = [
-    "apps", "events.k8s.io", "authorization.k8s.io", "batch", "coordination.k8s.io",
-    "discovery.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io",
+    "apps",
+    "events.k8s.io",
+    "authorization.k8s.io",
+    "batch",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
 ]
 
 
@@ -138,7 +209,9 @@ class Catalog:
 
     def __init__(self, builtin: Iterable[ResourceType] | None = None) -> None:
         strategies = _strategies()
-        self._builtin = [with_strategies(rt, strategies) for rt in (builtin if builtin is not None else BUILTIN)]
+        self._builtin = [
+            with_strategies(rt, strategies) for rt in (builtin if builtin is not None else BUILTIN)
+        ]
         self._crd: dict[str, list[ResourceType]] = {}
         self._index()
 

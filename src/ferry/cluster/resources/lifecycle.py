@@ -78,14 +78,26 @@ def _crd(obj: Obj) -> None:
     obj["status"] = {
         "acceptedNames": dict(names) if isinstance(names, dict) else {},
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts",
-             "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted",
-             "message": "the initial names have been accepted"},
+            {
+                "type": "NamesAccepted",
+                "status": "True",
+                "lastTransitionTime": now,
+                "reason": "NoConflicts",
+                "message": "no conflicts found",
+            },
+            {
+                "type": "Established",
+                "status": "True",
+                "lastTransitionTime": now,
+                "reason": "InitialNamesAccepted",
+                "message": "the initial names have been accepted",
+            },
         ],
         "storedVersions": [
             v.get("name") for v in (spec.get("versions") or []) if isinstance(v, dict) and v.get("storage")
-        ] if isinstance(spec, dict) else [],
+        ]
+        if isinstance(spec, dict)
+        else [],
     }
 
 

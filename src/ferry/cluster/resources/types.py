@@ -29,7 +29,16 @@ Validator = Callable[[Obj, "Obj | None"], list[FieldError]]
 RowPrinter = Callable[[Obj, datetime], list[Any]]
 FieldExtractor = Callable[[Obj], dict[str, str]]
 
-ALL_VERBS: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+ALL_VERBS: tuple[str, ...] = (
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+)
 
 
 @dataclass(frozen=True)

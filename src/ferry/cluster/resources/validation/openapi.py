@@ -162,7 +162,7 @@ KubeValidator = validators.extend(
 
 
 def go_float(x: float) -> str:
-    """Go's ``%v`` for a float64: shortest digits, exponent form when exp < -4 or exp >= 21 -> 6."""
+    """Go's ``%v`` for a float64: shortest digits; exponent form when exp < -4 or exp >= 6 (``1e+06``)."""
     if x != x or x in (float("inf"), float("-inf")):
         return {"inf": "+Inf", "-inf": "-Inf"}.get(str(x), "NaN")
     if x == 0:
