@@ -159,6 +159,12 @@ class Admission:
             for p in spec.get("ports") or []:
                 if isinstance(p, dict):
                     p.pop("nodePort", None)
+        if svc_type == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local":
+            if not spec.get("healthCheckNodePort"):
+                old_hc = ((old or {}).get("spec") or {}).get("healthCheckNodePort")
+                spec["healthCheckNodePort"] = old_hc or self._next_port(used_ports)
+        else:
+            spec.pop("healthCheckNodePort", None)
         if errs:
             raise errors.invalid("Service", "", str(m.get("name", "")), errs)
 

@@ -68,7 +68,7 @@ class FieldError:
         elif t == "FieldValueTooLong":
             base = "Too long"
         elif t == "FieldValueTooMany":
-            base = "Too many"
+            base = f"Too many: {self.value}" if self.has_value else "Too many"
         elif t == "FieldValueTypeInvalid":
             base = f"Invalid value: {_quote(self.value)}"
         else:
@@ -110,7 +110,8 @@ def too_long(path: str, max_length: int) -> FieldError:
 
 
 def too_many(path: str, actual: int, max_items: int) -> FieldError:
-    return FieldError("FieldValueTooMany", path, f"must have at most {max_items} items")
+    """v1.32 prints the actual count: ``Too many: 3: must have at most 2 items``."""
+    return FieldError("FieldValueTooMany", path, f"must have at most {max_items} items", actual, True)
 
 
 def type_invalid(path: str, value: Any, detail: str) -> FieldError:

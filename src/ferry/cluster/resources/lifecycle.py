@@ -123,13 +123,37 @@ def prepare_for_create(rt: ResourceType, obj: Obj) -> None:
             obj[rt.status_key] = {}
 
 
+# Service fields the allocator and defaulting filled in: an update that omits them keeps the stored values
+# (kube's service REST "patchAllocatedValues"), so a PUT of the original manifest does not try to change them.
+_SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "healthCheckNodePort")
+
+
 def prepare_for_update(rt: ResourceType, obj: Obj, old: Obj) -> None:
-    """A write to the main resource cannot change status when the kind has a /status subresource."""
+    """What an update to the main resource may not change, restored from the stored object.
+
+    Status belongs to ``/status`` when the kind has that subresource; a Namespace's ``spec.finalizers``
+    belong to ``/finalize``; a Service keeps its allocated addresses unless the update names them.
+    """
     if rt.status_key and "status" in rt.subresources:
         if rt.status_key in old:
             obj[rt.status_key] = old[rt.status_key]
         else:
             obj.pop(rt.status_key, None)
+    if rt.group == "" and rt.kind == "Namespace":
+        old_finalizers = (old.get("spec") or {}).get("finalizers")
+        spec = obj.setdefault("spec", {})
+        if isinstance(spec, dict):
+            if old_finalizers is None:
+                spec.pop("finalizers", None)
+            else:
+                spec["finalizers"] = old_finalizers
+    if rt.group == "" and rt.kind == "Service":
+        old_spec = old.get("spec") or {}
+        spec = obj.get("spec")
+        if isinstance(spec, dict) and spec.get("type", "ClusterIP") != "ExternalName":
+            for key in _SERVICE_ALLOCATED:
+                if key not in spec and key in old_spec:
+                    spec[key] = old_spec[key]
 
 
 def prepare_for_status_update(rt: ResourceType, obj: Obj, old: Obj) -> None:

@@ -163,21 +163,6 @@ def str_map_at(obj: Any, name: str, path: str, errs: Errs) -> dict[str, str]:
     return out
 
 
-class TooManyError(FieldError):
-    """``field.TooMany`` as apimachinery v1.32 prints it: ``Too many: 4: must have at most 3 items``.
-
-    ``errors.too_many`` drops the actual count; v0.32 ``ErrorBody`` prints it (the bad value of a
-    TooMany error is the quantity), so this subclass renders it.
-    """
-
-    def summary(self) -> str:
-        return f"Too many: {self.value}: {self.detail}"
-
-
-def too_many(path: str, actual: int, max_items: int) -> FieldError:
-    return TooManyError("FieldValueTooMany", path, f"must have at most {max_items} items", actual, True)
-
-
 class GoDuplicateError(FieldError):
     """``field.Duplicate`` whose value prints as Go's ``%#v`` of a struct (``value`` is that text)."""
 
@@ -215,7 +200,6 @@ def dicts(value: Any) -> list[dict[str, Any]]:
 __all__ = [
     "Errs",
     "GoDuplicateError",
-    "TooManyError",
     "as_dict",
     "as_int",
     "as_list",
@@ -236,5 +220,4 @@ __all__ = [
     "str_at",
     "str_list_at",
     "str_map_at",
-    "too_many",
 ]

@@ -19,6 +19,7 @@ from ferry.cluster.apiserver.errors import (
     not_supported,
     required,
     too_long,
+    too_many,
 )
 from ferry.cluster.resources.types import Obj, Validator
 from ferry.cluster.resources.validation.common import (
@@ -40,7 +41,6 @@ from ferry.cluster.resources.validation.jsonread import (
     opt_str_at,
     str_at,
     str_list_at,
-    too_many,
 )
 from ferry.cluster.resources.validation.netcheck import (
     is_valid_port_name,

@@ -40,10 +40,10 @@ from ferry.cluster.apiserver.errors import (
     not_supported,
     required,
     too_long,
+    too_many,
     type_invalid,
 )
 from ferry.cluster.resources.validation.common import type_name
-from ferry.cluster.resources.validation.jsonread import too_many
 
 IN = "body"
 
