@@ -597,7 +597,6 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             # The killed process could not clean up: its lock file and state file are stale.
             assert server.pid_file.read_text().strip() == str(pid), "kill -9 left no stale cluster.pid"
             assert json.loads(server.state_file.read_text())["pid"] == pid
-            in_flight = sum(1 for w in writers for a in w.attempts if a.epoch == epoch and a.t1 == 0.0)
             if r == ROUNDS - 1:
                 epochs.stop()
                 for t in threads:
@@ -618,27 +617,30 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             probe_rv = int(made["metadata"]["resourceVersion"])
             run.obs.append(Obs("write", probe_rv, t0, time.monotonic(), f"probe after restart {r + 1}"))
             admin.close()
-            acks = Counter(
-                a.op for w in writers for a in w.attempts if a.epoch == epoch and a.outcome == "ack"
-            )
+            this_round = Counter((a.outcome, a.op) for w in writers for a in w.attempts if a.epoch == epoch)
+            acks = {op: n for (outcome, op), n in this_round.items() if outcome == "ack"}
+            cut = sum(n for (outcome, _), n in this_round.items() if outcome == "uncertain")
             rounds.append(
                 {
                     "round": r + 1,
                     "kill_after_s": round(t_kill - t_up, 2),
-                    "acked": dict(acks),
-                    "in_flight_at_kill": in_flight,
+                    "acked": acks,
+                    "writes_cut_by_kill": cut,
                     "restart_s": round(restart_s, 2),
                     "max_rv_before_kill": max_before,
                     "list_rv_after_restart": list_rv,
                     "probe_rv": probe_rv,
                 }
             )
-            assert list_rv >= max_before, (
-                f"round {r + 1}: list rv {list_rv} < {max_before} seen before the kill"
-            )
-            assert probe_rv > max_before, (
-                f"round {r + 1}: new write rv {probe_rv} <= {max_before} before the kill"
-            )
+            # Collected, not asserted here, so that a failure also shows what the other checks found.
+            if list_rv < max_before:
+                run.problems.append(
+                    f"restart {r + 1}: list rv {list_rv} < rv {max_before} seen before the kill"
+                )
+            if probe_rv <= max_before:
+                run.problems.append(
+                    f"restart {r + 1}: new write rv {probe_rv} <= rv {max_before} before the kill"
+                )
 
         for w in writers:
             assert w.error is None, f"writer {w.idx} crashed: {w.error!r}"
@@ -688,7 +690,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             replay[name] = ABSENT if ev["type"] == "DELETED" else seen
             hit = acked.pop(seen.rv) if seen.rv in acked else None
             if hit is not None:
-                want_seq = hit.base.seq if hit.op == "delete" else a.seq
+                want_seq = hit.base.seq if hit.op == "delete" else hit.seq
                 if (hit.name, kinds[hit.op], want_seq) != (name, ev["type"], seen.seq):
                     problems.append(
                         f"rv {seen.rv}: acknowledged {hit.op} {hit.name} seq {want_seq}, "

@@ -28,7 +28,9 @@ async def test_objects_and_revisions_survive_a_restart(tmp_path: Path) -> None:
     token = (data / "admin.token").read_text().strip()
     async with aiohttp.ClientSession() as session:
         api = Api(url, token, data / "pki" / "ca.crt", session)
-        created = await api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "keep"}, "data": {"a": "1"}})
+        created = await api.post(
+            "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "keep"}, "data": {"a": "1"}}
+        )
         assert created.status == 201
         rv_before = int((await api.get("/api/v1/namespaces")).body["metadata"]["resourceVersion"])
     stop.set()
@@ -65,5 +67,3 @@ async def test_second_cluster_on_the_same_data_dir_is_refused(tmp_path: Path) ->
     finally:
         stop.set()
         await task
-
-

@@ -24,7 +24,7 @@ import click
 from rich.console import Console
 
 DEFAULT_DATA_DIR = Path(os.environ.get("FERRY_HOME", "~/.ferry")).expanduser() / "cluster"
-console = Console(stderr=False, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _parse_listen(value: str) -> tuple[str, int]:

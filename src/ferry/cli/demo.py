@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.rule import Rule
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _run(cmd: list[str], env: dict[str, str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -31,6 +31,11 @@ def _run(cmd: list[str], env: dict[str, str], *, check: bool = True) -> subproce
     if check and proc.returncode != 0:
         raise click.ClickException(f"`{' '.join(cmd)}` exited with {proc.returncode}")
     return proc
+
+
+def _ferry_command() -> str:
+    """How the user can run ferry: the console script when it is on PATH, else through the interpreter."""
+    return "ferry" if shutil.which("ferry") else f"{sys.executable} -m ferry"
 
 
 @click.command()
@@ -74,6 +79,6 @@ def demo(data_dir: Path, keep: bool) -> None:
         console.print(
             f"\nThe cluster keeps running. Try: [bold]export KUBECONFIG={data_dir / 'kubeconfig'}; kubectl get deploy[/bold]"
         )
-        console.print(f"Stop it with: [bold]{' '.join(ferry[1:])} cluster down --data-dir {data_dir}[/bold]")
+        console.print(f"Stop it with: [bold]{_ferry_command()} cluster down --data-dir {data_dir}[/bold]")
     else:
         _run([*ferry, "cluster", "down", "--data-dir", str(data_dir)], env)
