@@ -28,6 +28,9 @@ What is checked:
   revision seen before the kill, and a new write is above it;
 * no connection fails while the server is up, and no write is rejected (the writers' view of each
   name is exact, so a 409/404 would mean the server lost or invented state).
+
+A second test covers the stale files a killed server leaves when its pid is later reused by another
+process: ``up`` must still start, and ``status``/``down`` must not take that process for the cluster.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e.conftest import ferry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -741,3 +746,51 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             t.join(timeout=30)
         with contextlib.suppress(Exception):
             print(f"server log tail:\n{server.log_tail(8)}")
+
+
+def test_stale_state_of_a_killed_cluster_whose_pid_was_reused(tmp_path: Path) -> None:
+    """After ``kill -9`` the dead server's ``cluster.json``/``cluster.pid`` stay behind, naming its pid.
+
+    Pids get reused (after a reboot, or on a busy machine), so the pid in those files may belong to an
+    unrelated process. The data dir's ``flock`` says whether a cluster runs, and it is free: ``up`` must
+    start, ``status`` must say "not running", and ``down`` must not signal the unrelated process. The
+    reuse is simulated: the stale files are rewritten to name a ``sleep`` child we own.
+    """
+    server = Server(tmp_path / "cluster", free_port(), tmp_path / "server.log")
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    problems: list[str] = []
+
+    def plant_reused_pid() -> None:
+        state = json.loads(server.state_file.read_text())
+        state["pid"] = bystander.pid
+        server.state_file.write_text(json.dumps(state))
+        server.pid_file.write_text(f"{bystander.pid}\n")
+
+    try:
+        server.start()
+        server.kill9()
+        plant_reused_pid()
+        try:
+            server.start()
+        except AssertionError as exc:
+            problems.append(f"`ferry cluster up` refused to start: {str(exc).splitlines()[-1]}")
+        else:
+            server.kill9()
+            plant_reused_pid()
+        status = ferry("cluster", "status", "--data-dir", str(server.data_dir), check=False)
+        if status.returncode != 3:
+            problems.append(f"`ferry cluster status` exited {status.returncode}: {status.stdout.strip()!r}")
+        down = ferry("cluster", "down", "--data-dir", str(server.data_dir), "--timeout", "3", check=False)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            bystander.wait(timeout=1)
+        if bystander.returncode is not None:
+            problems.append(
+                f"`ferry cluster down` signalled the unrelated pid {bystander.pid} (it exited "
+                f"{bystander.returncode}); down said {(down.stdout + down.stderr).strip()!r}"
+            )
+        assert not problems, "\n".join(problems)
+    finally:
+        server.ensure_stopped()
+        if bystander.poll() is None:
+            bystander.kill()
+        bystander.wait(timeout=30)

@@ -8,6 +8,7 @@ the ``export KUBECONFIG=...`` line to use with kubectl and Helm.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
@@ -43,14 +44,25 @@ def _state(data_dir: Path) -> dict[str, Any] | None:
     return state
 
 
-def _alive(pid: int) -> bool:
+def _lock_holder(data_dir: Path) -> int | None:
+    """The pid of the cluster holding ``cluster.pid``'s lock, 0 if it holds it but wrote no pid yet,
+    None when no cluster runs there.
+
+    The ``flock`` a running cluster holds is the truth: the kernel drops it when the process dies, even by
+    ``kill -9``, whereas ``cluster.json``/``cluster.pid`` may name a dead pid that another process reuses.
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        f = open(data_dir / "cluster.pid")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return None
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = f.read().strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return None
 
 
 def _probe(data_dir: Path, state: dict[str, Any], path: str = "/readyz") -> str | None:
@@ -95,11 +107,11 @@ def up(data_dir: Path, listen: str, detach: bool, compaction_window: float) -> N
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
-    state = _state(data_dir)
-    if state and _alive(int(state.get("pid", 0))):
-        raise click.ClickException(
-            f"a cluster is already running on {data_dir} (pid {state['pid']}, {state['server']})"
-        )
+    holder = _lock_holder(data_dir)
+    if holder is not None:
+        state = _state(data_dir) or {}
+        where = f", {state['server']}" if state.get("server") else ""
+        raise click.ClickException(f"a cluster is already running on {data_dir} (pid {holder or '?'}{where})")
     if detach:
         _up_detached(data_dir, listen, compaction_window)
         return
@@ -168,7 +180,7 @@ def status(data_dir: Path) -> None:
     """Say whether the cluster runs, where, and whether it is ready."""
     data_dir = data_dir.expanduser().resolve()
     state = _state(data_dir)
-    if not state or not _alive(int(state.get("pid", 0))):
+    if not state or _lock_holder(data_dir) is None:
         console.print(f"not running (data dir {data_dir})")
         sys.exit(3)
     ready = _probe(data_dir, state)
@@ -190,21 +202,16 @@ def status(data_dir: Path) -> None:
 def down(data_dir: Path, timeout: float) -> None:
     """Stop the cluster cleanly (its objects stay in the data dir for the next `up`)."""
     data_dir = data_dir.expanduser().resolve()
-    state = _state(data_dir)
-    pid_file = data_dir / "cluster.pid"
-    pid = int(state["pid"]) if state else (int(pid_file.read_text().strip() or 0) if pid_file.exists() else 0)
-    if not pid or not _alive(pid):
+    pid = _lock_holder(data_dir)
+    if pid is None:
         console.print("not running")
         return
+    if pid == 0:
+        raise click.ClickException(f"the cluster on {data_dir} is still starting; try again in a moment")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid) or not pid_file.exists():
-            # reap if it is our child (it never is for --detach, but be tidy)
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+        if _lock_holder(data_dir) is None:
             console.print(f"stopped (pid {pid})")
             return
         time.sleep(0.1)

@@ -25,6 +25,7 @@ import os
 import secrets
 import signal
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +124,21 @@ def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
 
 def _lock(pid_file: Path) -> TextIO:
     f = open(pid_file, "a+")  # noqa: SIM115 - held open for the process lifetime
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        other = f.read().strip()
-        f.close()
-        raise ClusterError(f"a cluster is already running on {pid_file.parent} (pid {other or '?'})")
+    # `ferry cluster status` takes a shared lock for an instant to ask whether a cluster runs; retry briefly
+    # so that a start racing with it does not fail.
+    deadline = time.monotonic() + 1.0
+    while True:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            f.seek(0)
+            other = f.read().strip()
+            f.close()
+            raise ClusterError(f"a cluster is already running on {pid_file.parent} (pid {other or '?'})")
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")
