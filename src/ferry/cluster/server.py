@@ -19,6 +19,7 @@ import asyncio
 import base64
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -222,6 +223,11 @@ async def run_cluster(
                 }
             ),
         )
+        # Long-lived objects (catalog, schemas, imported modules) need no more cyclic-GC scans, and a list of
+        # 10,000 objects allocates enough containers to trigger collections every few milliseconds with the
+        # default thresholds: freeze what exists and collect young objects less often.
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         log.info("serving on %s", server_url)
         if ready is not None:
             ready(server_url)

@@ -25,7 +25,7 @@ from typing import Any
 
 from ferry.cluster.apiserver import errors
 from ferry.cluster.apiserver.objects import meta, now_utc, rfc3339
-from ferry.cluster.apiserver.storage import Storage, WriteResult
+from ferry.cluster.apiserver.storage import Storage, WriteResult, dump_object
 from ferry.cluster.resources.types import Obj, ResourceType
 from ferry.cluster.store import KeyNotFound, RevisionConflict
 
@@ -166,7 +166,7 @@ async def delete_object(
             except KeyNotFound:
                 raise errors.not_found(rt.plural, rt.group, name)
             storage.admission.release(rt, obj)
-            return WriteResult(gone.obj(), gone.raw), True
+            return WriteResult(None, gone.raw), True
         now = now_utc()
         changed = False
         if new_finalizers != finalizers:
@@ -189,18 +189,12 @@ async def delete_object(
         if changed and rt.generation_keys is not None and m.get("generation"):
             m["generation"] = int(m["generation"]) + 1
         if not changed or opts.dry_run:
-            return WriteResult(obj, entry.raw if not changed else storage_dump(obj)), False
+            return WriteResult(obj, entry.raw if not changed else dump_object(obj)), False
         try:
             updated = await storage.store.update(entry.key, obj, expected_rev=entry.rev)
         except RevisionConflict:
             continue
         except KeyNotFound:
             raise errors.not_found(rt.plural, rt.group, name)
-        return WriteResult(updated.obj(), updated.raw), False
+        return WriteResult(None, updated.raw), False
     raise errors.conflict(rt.plural, rt.group, name)
-
-
-def storage_dump(obj: Obj) -> bytes:
-    import json
-
-    return json.dumps(obj, separators=(",", ":")).encode()

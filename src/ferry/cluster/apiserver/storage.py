@@ -61,12 +61,24 @@ class WriteOptions:
     duplicate_fields: list[str] = field(default_factory=list)
 
 
-@dataclass
 class WriteResult:
-    obj: Obj
-    raw: bytes
-    created: bool = False
-    warnings: list[str] = field(default_factory=list)
+    """A write's outcome: the stored bytes (what the client gets) and, parsed only if asked, the object."""
+
+    __slots__ = ("_obj", "created", "raw", "warnings")
+
+    def __init__(
+        self, obj: Obj | None, raw: bytes, *, created: bool = False, warnings: list[str] | None = None
+    ) -> None:
+        self._obj = obj
+        self.raw = raw
+        self.created = created
+        self.warnings = warnings if warnings is not None else []
+
+    @property
+    def obj(self) -> Obj:
+        if self._obj is None:
+            self._obj = json.loads(self.raw)
+        return self._obj
 
 
 def type_meta(rt: ResourceType) -> Any:
@@ -76,7 +88,7 @@ def type_meta(rt: ResourceType) -> Any:
     return patch_meta(rt.group, rt.kind)
 
 
-def _dump(obj: Obj) -> bytes:
+def dump_object(obj: Obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -207,7 +219,7 @@ class Storage:
         if opts.dry_run:
             if self.store.get(key) is not None:
                 raise errors.already_exists(rt.plural, rt.group, str(m["name"]))
-            return WriteResult(obj, _dump(obj), created=True, warnings=warnings)
+            return WriteResult(obj, dump_object(obj), created=True, warnings=warnings)
         for attempt in range(8):
             try:
                 entry = await self.store.create(key, obj)
@@ -218,7 +230,7 @@ class Storage:
                     raise errors.already_exists(rt.plural, rt.group, str(m["name"]))
                 m["name"] = generate_name(str(m["generateName"]))
                 key = rt.store_key(namespace, str(m["name"]))
-        return WriteResult(entry.obj(), entry.raw, created=True, warnings=warnings)
+        return WriteResult(None, entry.raw, created=True, warnings=warnings)
 
     # -- update --------------------------------------------------------------------------------------
     def prepare_update(
@@ -313,7 +325,7 @@ class Storage:
         if m.get("deletionTimestamp") and not m.get("finalizers"):
             # The last finalizer is gone: the update completes the deletion.
             if opts.dry_run:
-                return WriteResult(obj, _dump(obj), warnings=warnings)
+                return WriteResult(obj, dump_object(obj), warnings=warnings)
             try:
                 entry = await self.store.delete(
                     rt.store_key(namespace, name), expected_rev=rev, last_state=obj
@@ -323,23 +335,23 @@ class Storage:
             except KeyNotFound:
                 raise errors.not_found(rt.plural, rt.group, name)
             self.admission.release(rt, obj)
-            return WriteResult(entry.obj(), entry.raw, warnings=warnings)
+            return WriteResult(None, entry.raw, warnings=warnings)
         m["resourceVersion"] = str(rev)
         if obj == old:
             # Nothing changed: like kube's GuaranteedUpdate, write nothing and keep the resourceVersion
             # (kubectl prints "patched (no change)" by comparing the two).
             current = self.store.get(rt.store_key(namespace, name))
             if current is not None and current.rev == rev:
-                return WriteResult(obj, current.raw, warnings=warnings)
+                return WriteResult(None, current.raw, warnings=warnings)
         if opts.dry_run:
-            return WriteResult(obj, _dump(obj), warnings=warnings)
+            return WriteResult(obj, dump_object(obj), warnings=warnings)
         try:
             entry = await self.store.update(rt.store_key(namespace, name), obj, expected_rev=rev)
         except RevisionConflict:
             raise errors.conflict(rt.plural, rt.group, name)
         except KeyNotFound:
             raise errors.not_found(rt.plural, rt.group, name)
-        return WriteResult(entry.obj(), entry.raw, warnings=warnings)
+        return WriteResult(None, entry.raw, warnings=warnings)
 
     async def guaranteed_update(
         self,

@@ -22,6 +22,7 @@ Invariant: ``parse_quantity(q.canonical()) == q`` (same value) for every parsed 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -161,9 +162,19 @@ def _interpret(suffix: str) -> tuple[int, int, str]:
 
 def parse_quantity(raw: Any) -> Quantity:
     """Parse a JSON quantity (string, or a JSON number) the way ``ParseQuantity`` does."""
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+    if isinstance(raw, str):
+        return _parse_text(raw)  # the common case, cached: the same few strings recur in every pod
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise QuantityError(FORMAT_ERROR)
-    text = raw.strip() if isinstance(raw, str) else (str(raw) if isinstance(raw, int) else repr(raw))
+    return _parse_uncached(str(raw) if isinstance(raw, int) else repr(raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(raw: str) -> Quantity:
+    return _parse_uncached(raw.strip())
+
+
+def _parse_uncached(text: str) -> Quantity:
     if not text:
         raise QuantityError(FORMAT_ERROR)
     if text == "0":

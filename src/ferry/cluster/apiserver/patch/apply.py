@@ -40,6 +40,7 @@ from ferry.cluster.apiserver.patch.fieldsets import (
     Path,
     PathElement,
     compare,
+    created_fields_v1,
     ensure_named_members,
     item_element,
     path_string,
@@ -342,6 +343,45 @@ def update_managed_fields(
     meta: TypeNode | None = None,
 ) -> None:
     """Record a non-apply write of ``new`` (over ``old``; ``None`` on create) into its managedFields."""
+    new_meta = new.setdefault("metadata", {})
+    if old is None and not subresource and "managedFields" not in new_meta:
+        _record_create(new, manager=manager, api_version=api_version, now=now, node=meta or _meta_for(new))
+        return
+    _update_managed_fields(
+        old, new, manager=manager, api_version=api_version, now=now, subresource=subresource, meta=meta
+    )
+
+
+def _record_create(new: dict[str, Any], *, manager: str, api_version: str, now: str, node: TypeNode) -> None:
+    """The create fast path: one Update entry owning every field (see ``fieldsets.created_fields_v1``)."""
+    try:
+        fields = created_fields_v1(
+            new,
+            node,
+            remove=("status",),
+            unmember=("apiVersion", "kind", "metadata"),
+            meta_unmember=("name", "namespace", *_META),
+        )
+    except PatchError:
+        return
+    if fields:
+        me = Managed(manager, "Update", api_version, "", now, FieldSet())
+        entry = me.entry()
+        entry["fieldsV1"] = fields
+        new["metadata"]["managedFields"] = [entry]
+
+
+def _update_managed_fields(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    *,
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    meta: TypeNode | None = None,
+) -> None:
+    """The general path (also what the create fast path must agree with)."""
     new_meta = new.setdefault("metadata", {})
     requested = new_meta.pop("managedFields", None)
     previous, old_fields = _split(old)

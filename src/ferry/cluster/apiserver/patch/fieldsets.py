@@ -327,8 +327,121 @@ def _is_empty(v: Any) -> bool:
     return v is ABSENT or v == {} or v == []
 
 
+# -- the create fast path ------------------------------------------------------------------------------
+# On create, every field of the new object is "changed" and there are no other managers, so the Update
+# entry's FieldsV1 can be built straight from the object. This mirrors compare({}, obj) followed by
+# to_fields_v1 exactly (a test checks the two agree), without building and copying FieldSets: the general
+# path costs about half of a Pod create's CPU.
+_Tree = dict[PathElement, tuple[bool, "_Tree"]]  # path element -> (is a member, children)
+
+
+def _new_entry(value: Any, node: TypeNode, path: Path) -> tuple[bool, _Tree]:
+    """A value with nothing on the left (``_diff``'s ABSENT case): it and everything below are added."""
+    if not (_granular_map(node, value) or _granular_list(node, value)) or _is_empty(value):
+        return True, {}
+    return True, _children_from(None, value, node, path)
+
+
+def _children_from(lhs: Any, rhs: Any, node: TypeNode, path: Path) -> _Tree:
+    tree: _Tree = {}
+    if isinstance(rhs, dict):
+        for key, sub in rhs.items():
+            child = node.field(key)
+            pe = ("f", key)
+            left = _present(lhs, key, child) if lhs is not None else ABSENT
+            entry = (
+                _new_entry(sub, child, (*path, pe))
+                if left is ABSENT
+                else _from_empty(left, sub, child, (*path, pe))
+            )
+            if entry is not None:
+                tree[pe] = entry
+    else:
+        item = node.item()
+        for pe, value in _index_items(rhs, node, path).items():
+            tree[pe] = _new_entry(value, item, (*path, pe))
+    return tree
+
+
+def _from_empty(lhs: Any, rhs: Any, node: TypeNode, path: Path) -> tuple[bool, _Tree] | None:
+    """``_diff`` of an empty-but-present left side (``{}``, or a field that is always present)."""
+    sides = [lhs, rhs]
+    as_map = all(_granular_map(node, v) for v in sides)
+    as_list = all(_granular_list(node, v) for v in sides)
+    if not (as_map or as_list) or all(_is_empty(v) for v in sides):
+        return None if _json_equal(lhs, rhs) else (True, {})
+    tree = _children_from(lhs, rhs, node, path)
+    return (False, tree) if tree else None
+
+
+def created_fields_v1(
+    obj: dict[str, Any],
+    node: TypeNode,
+    *,
+    remove: tuple[str, ...],
+    unmember: tuple[str, ...],
+    meta_unmember: tuple[str, ...],
+) -> dict[str, Any]:
+    """FieldsV1 of everything in a newly created ``obj``: top-level ``remove`` keys dropped with all
+    below them, ``unmember`` keys (and ``meta_unmember`` keys under ``metadata``) no longer members."""
+    entry = _from_empty({}, obj, node, ())
+    tree = dict(entry[1]) if entry else {}
+    for key in remove:
+        tree.pop(("f", key), None)
+    meta_pe = ("f", "metadata")
+    if meta_pe in tree:
+        member, children = tree[meta_pe]
+        tree[meta_pe] = (
+            member,
+            {pe: v for pe, v in children.items() if not _unmembered(pe, v, meta_unmember)},
+        )
+    for key in unmember:
+        pe = ("f", key)
+        if pe in tree:
+            tree[pe] = (False, tree[pe][1])
+            if not tree[pe][1]:
+                del tree[pe]
+    return _tree_v1(tree)
+
+
+def _unmembered(pe: PathElement, value: tuple[bool, _Tree], names: tuple[str, ...]) -> bool:
+    """True when dropping ``pe`` as a member leaves nothing of it."""
+    return pe[0] == "f" and pe[1] in names and not value[1]
+
+
+def _tree_v1(tree: _Tree) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pe in sorted(tree, key=_PE_KEY):
+        member, children = tree[pe]
+        body = _tree_v1(children) if children else {}
+        if children and member:
+            body = {".": {}, **body}
+        out[serialize_pe(pe)] = body
+    return out
+
+
+def _all_added(rhs: Any, node: TypeNode, path: Path, added: FieldSet) -> None:
+    """``_diff`` specialised to an absent left side (every create takes this path): same result, less work."""
+    as_map = _granular_map(node, rhs)
+    if not (as_map or _granular_list(node, rhs)) or _is_empty(rhs):
+        added.insert(path)
+        return
+    if as_map:
+        for key in rhs:
+            child = node.field(key)
+            _all_added(rhs[key], child, (*path, ("f", key)), added)
+    else:
+        item = node.item()
+        for pe, value in _index_items(rhs, node, path).items():
+            _all_added(value, item, (*path, pe), added)
+    added.insert(path)
+
+
 def _diff(lhs: Any, rhs: Any, node: TypeNode, path: Path, out: tuple[FieldSet, FieldSet, FieldSet]) -> None:
     added, modified, removed = out
+    if lhs is ABSENT:
+        _all_added(rhs, node, path, added)
+        return
     sides = [v for v in (lhs, rhs) if v is not ABSENT]
     as_map = all(_granular_map(node, v) for v in sides)
     as_list = all(_granular_list(node, v) for v in sides)
