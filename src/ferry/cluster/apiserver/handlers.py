@@ -17,6 +17,7 @@ from ferry.cluster.apiserver.context import ApiContext
 from ferry.cluster.apiserver.deletion import DeleteOptions, delete_object
 from ferry.cluster.apiserver.listing import list_objects
 from ferry.cluster.apiserver.objects import now_utc
+from ferry.cluster.apiserver.parsed import parsed
 from ferry.cluster.apiserver.routing import RequestInfo
 from ferry.cluster.apiserver.selectors import (
     FieldSelector,
@@ -152,7 +153,7 @@ async def list_(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web
     tv = table.wants_table(accept)
     if tv:
         include = q.get("includeObject", "Metadata")
-        objs = [e.obj() for e in result.entries]
+        objs = [parsed(e.raw) for e in result.entries]
         return json_response(
             table.table_bytes(info.rt, objs, now_utc(), version=tv, list_meta=list_meta, include=include)
         )

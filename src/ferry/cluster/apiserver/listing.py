@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from ferry.cluster.apiserver import errors
+from ferry.cluster.apiserver.parsed import parsed
 from ferry.cluster.apiserver.selectors import FieldSelector, LabelSelector
 from ferry.cluster.resources.types import ResourceType
 from ferry.cluster.store import Entry, Store
@@ -105,7 +106,7 @@ def list_objects(
     name_only = _single_name(fields)
     if name_only is not None and (namespace or not rt.namespaced):
         entry = store.get(rt.store_key(namespace, name_only))
-        one = [entry] if entry is not None and matches(rt, entry.obj(), labels, fields) else []
+        one = [entry] if entry is not None and matches(rt, parsed(entry.raw), labels, fields) else []
         return ListResult(one, revision, None, None)
     if not filtered:
         entries, last = store.list(prefix, start_after=start_after, limit=limit)
@@ -120,7 +121,7 @@ def list_objects(
     while True:
         entries, last = store.list(prefix, start_after=cursor, limit=batch)
         for e in entries:
-            if matches(rt, e.obj(), labels, fields):
+            if matches(rt, parsed(e.raw), labels, fields):
                 picked.append(e)
                 if limit and len(picked) >= limit:
                     more = e is not entries[-1] or last is not None
