@@ -142,7 +142,7 @@ async def _server_side_apply(
     for key, want in (("apiVersion", rt.api_version), ("kind", rt.kind)):
         if doc.get(key) != want:
             raise errors.bad_request(
-                f"{'apiVersion' if key == 'apiVersion' else 'kind'} of the applied configuration must be {want!r}, got {doc.get(key)!r}"
+                f"{key} of the applied configuration must be {want!r}, got {doc.get(key)!r}"
                 if doc.get(key)
                 else f"{key} must be set in the applied configuration"
             )
@@ -152,11 +152,11 @@ async def _server_side_apply(
     m["name"] = name
     tmeta = type_meta(rt)
     now = rfc3339(now_utc())
-    existing = ctx.store.get(rt.store_key(info.namespace, name))
-    if existing is None:
+
+    def apply_to(live: Obj | None) -> Obj:
         try:
-            created = server_side_apply(
-                None,
+            merged: Obj = server_side_apply(
+                live,
                 doc,
                 manager=opts.field_manager,
                 force=force,
@@ -166,9 +166,12 @@ async def _server_side_apply(
             )
         except ApplyConflict as e:
             raise conflict_error(rt, name, e)
+        return merged
+
+    if ctx.store.get(rt.store_key(info.namespace, name)) is None:
         try:
             result = await ctx.storage.create(
-                rt, info.namespace, created, opts, apply_manager=opts.field_manager
+                rt, info.namespace, apply_to(None), opts, apply_manager=opts.field_manager
             )
             return json_response(result.raw, 201, result.warnings)
         except errors.ApiError as e:
@@ -176,19 +179,7 @@ async def _server_side_apply(
                 raise  # someone created it meanwhile: fall through to the update path
 
     async def mutate(old: Obj) -> tuple[Obj, bool]:
-        try:
-            merged = server_side_apply(
-                old,
-                doc,
-                manager=opts.field_manager,
-                force=force,
-                api_version=rt.api_version,
-                meta=tmeta,
-                now=now,
-            )
-        except ApplyConflict as e:
-            raise conflict_error(rt, name, e)
-        return merged, True
+        return apply_to(old), True
 
     result = await ctx.storage.guaranteed_update(
         rt, info.namespace, name, mutate, opts, subresource=info.subresource
