@@ -25,7 +25,7 @@ from typing import Any
 
 from ferry.cluster.apiserver import errors
 from ferry.cluster.apiserver.objects import meta, now_utc, rfc3339
-from ferry.cluster.apiserver.storage import Storage, WriteResult, dump_object
+from ferry.cluster.apiserver.storage import MAX_UPDATE_RETRIES, Storage, WriteResult, dump_object
 from ferry.cluster.resources.types import Obj, ResourceType
 from ferry.cluster.store import KeyNotFound, RevisionConflict
 
@@ -128,7 +128,7 @@ async def delete_object(
 ) -> tuple[WriteResult, bool]:
     """Delete one object. Returns (result, deleted_now)."""
     storage.admission.check_delete(rt, name)
-    for _ in range(16):
+    for _ in range(MAX_UPDATE_RETRIES):
         entry = storage.get(rt, namespace, name)
         obj = entry.obj()
         m = meta(obj)

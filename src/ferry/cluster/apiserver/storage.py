@@ -47,7 +47,8 @@ _SYSTEM_META = (
     "generation",
     "selfLink",
 )
-MAX_UPDATE_RETRIES = 16
+# A lost race retries at once; with N concurrent writers to one object a request may lose N-1 times.
+MAX_UPDATE_RETRIES = 256
 # Subresources whose handler changes exactly the fields it owns (pods/binding sets spec.nodeName, which a
 # pod update may not change; namespaces/finalize sets spec.finalizers): no status reset, no kind validation.
 _OWN_FIELDS_SUBRESOURCES = frozenset({"binding", "finalize"})
@@ -59,6 +60,10 @@ class WriteOptions:
     field_manager: str = ""
     field_validation: str = "Warn"  # Strict | Warn | Ignore
     duplicate_fields: list[str] = field(default_factory=list)
+
+
+class _LostRace(Exception):
+    """The store's revision precondition failed: someone else wrote the object after we read it."""
 
 
 class WriteResult:
@@ -307,7 +312,12 @@ class Storage:
         if client_rv and str(client_rv) != str(entry.rev):
             raise errors.conflict(rt.plural, rt.group, name)
         warnings = self.prepare_update(rt, obj, old, opts, subresource=subresource)
-        return await self._commit(rt, namespace, name, obj, old, entry.rev, opts, warnings)
+        try:
+            return await self._commit(rt, namespace, name, obj, old, entry.rev, opts, warnings)
+        except _LostRace:
+            # A PUT is a full replacement computed from what the client read: a concurrent write makes
+            # it stale, whether or not it named a resourceVersion.
+            raise errors.conflict(rt.plural, rt.group, name) from None
 
     async def _commit(
         self,
@@ -331,7 +341,7 @@ class Storage:
                     rt.store_key(namespace, name), expected_rev=rev, last_state=obj
                 )
             except RevisionConflict:
-                raise errors.conflict(rt.plural, rt.group, name)
+                raise _LostRace from None
             except KeyNotFound:
                 raise errors.not_found(rt.plural, rt.group, name)
             self.admission.release(rt, obj)
@@ -348,7 +358,7 @@ class Storage:
         try:
             entry = await self.store.update(rt.store_key(namespace, name), obj, expected_rev=rev)
         except RevisionConflict:
-            raise errors.conflict(rt.plural, rt.group, name)
+            raise _LostRace from None
         except KeyNotFound:
             raise errors.not_found(rt.plural, rt.group, name)
         return WriteResult(None, entry.raw, warnings=warnings)
@@ -383,8 +393,8 @@ class Storage:
             )
             try:
                 return await self._commit(rt, namespace, name, new, old, entry.rev, opts, warnings)
-            except errors.ApiError as e:
-                if e.reason == "Conflict" and not rv and "modified" in e.message:
-                    continue
-                raise
+            except _LostRace:
+                # Another write landed between our read and our write. Re-read and re-apply: a
+                # resourceVersion the client put in its patch is checked again above and fails then.
+                continue
         raise errors.conflict(rt.plural, rt.group, name)
