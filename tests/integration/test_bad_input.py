@@ -133,3 +133,26 @@ def _objects() -> st.SearchStrategy[dict]:
 async def test_fuzzed_bodies_never_5xx(api: Api, body: dict, path: str) -> None:
     resp = await api.post(path, body)
     assert resp.status < 500, (path, body, resp.body)
+
+
+async def test_server_side_apply_rejects_unknown_fields_like_kube(api: Api) -> None:
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ssa"},
+        "spec": {
+            "replicaz": 2,
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
+        },
+    }
+    resp = await api.patch(f"{DEPLOY}/ssa?fieldManager=me", body, content_type="application/apply-patch+yaml")
+    assert resp.status == 400
+    assert resp.body["message"] == (
+        "failed to create typed patch object (default/ssa; apps/v1, Kind=Deployment): "
+        ".spec.replicaz: field not declared in schema"
+    )
+    assert (await api.get(f"{DEPLOY}/ssa")).status == 404

@@ -11,6 +11,7 @@ lost race is retried against the fresh object. Patch errors are 422 Invalid, lik
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from ferry.cluster.apiserver.patch import (
 )
 from ferry.cluster.apiserver.routing import RequestInfo
 from ferry.cluster.apiserver.storage import WriteOptions, type_meta
+from ferry.cluster.resources.schema_check import unknown_field_paths
 from ferry.cluster.resources.types import Obj, ResourceType
 
 _PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
@@ -63,6 +65,19 @@ def conflict_error(rt: ResourceType, name: str, exc: ApplyConflict) -> errors.Ap
         str(exc),
         {"name": name, "group": rt.group, "kind": rt.plural, "causes": exc.causes()},
     )
+
+
+def _reject_unknown_apply_fields(rt: ResourceType, namespace: str | None, name: str, doc: Obj) -> None:
+    """Server-side apply converts the configuration to its typed schema first, so an unknown field is a
+    400 whatever ``fieldValidation`` says, worded as structured-merge-diff words it."""
+    probe = copy.deepcopy(doc)
+    unknown = unknown_field_paths(rt, probe)
+    if unknown:
+        gvk = f"{rt.group}/{rt.version}, Kind={rt.kind}"
+        detail = "\n".join(f".{p}: field not declared in schema" for p in unknown)
+        raise errors.bad_request(
+            f"failed to create typed patch object ({namespace or ''}/{name}; {gvk}): {detail}"
+        )
 
 
 def apply_patch(rt: ResourceType, ptype: str, obj: Obj, patch: Any, name: str) -> Obj:
@@ -150,6 +165,7 @@ async def _server_side_apply(
     if not isinstance(m, dict) or m.get("name", name) != name:
         raise errors.bad_request(f"the name of the applied configuration must be {name!r}")
     m["name"] = name
+    _reject_unknown_apply_fields(rt, info.namespace, name, doc)
     tmeta = type_meta(rt)
     now = rfc3339(now_utc())
 
