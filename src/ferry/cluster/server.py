@@ -199,6 +199,8 @@ async def run_cluster(
         host_for_url = f"[{config.host}]" if ":" in config.host else config.host
         server_url = f"https://{host_for_url}:{port}"
         settings.server_address = f"{config.host}:{port}"
+        settings.server_url = server_url
+        settings.ca_file = str(tls.ca_cert)
         crd_ready = asyncio.Event()
         tasks.append(asyncio.create_task(watch_crds(ctx, stop, crd_ready), name="crd-watcher"))
         await crd_ready.wait()

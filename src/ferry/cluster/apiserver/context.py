@@ -22,6 +22,9 @@ class ServerSettings:
     min_watch_timeout_seconds: float = 1800.0
     service_cidr: str = "10.96.0.0/12"
     server_address: str = "127.0.0.1:6443"
+    # Where in-process components (controllers, the kubelet) reach this server, and its CA certificate.
+    server_url: str = ""
+    ca_file: str = ""
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Controller runtime: informers, work queues, expectations, the API client, and the seams."""
