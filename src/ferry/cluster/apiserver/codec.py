@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ferry.cluster.apiserver import errors
+from ferry.cluster.apiserver.protobuf import ProtobufError, decode
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -126,8 +127,6 @@ def decode_yaml(body: bytes) -> tuple[Any, list[str]]:
 
 
 def decode_protobuf(body: bytes) -> dict[str, Any]:
-    from ferry.cluster.apiserver.protobuf import ProtobufError, decode
-
     try:
         return decode(body)
     except ProtobufError as e:

@@ -19,7 +19,8 @@ from ferry.cluster.apiserver.codec import JSON_PATCH, decode_body, dumps
 from ferry.cluster.apiserver.context import ApiContext
 from ferry.cluster.apiserver.deletion import DeleteOptions, delete_object
 from ferry.cluster.apiserver.handlers import json_response, read_body, write_options
-from ferry.cluster.apiserver.objects import get_path, meta, set_path
+from ferry.cluster.apiserver.objects import get_path, meta, now_utc, rfc3339, set_path
+from ferry.cluster.apiserver.patch import PatchError, apply_json_patch, apply_merge_patch
 from ferry.cluster.apiserver.routing import RequestInfo
 from ferry.cluster.apiserver.selectors import format_label_selector
 from ferry.cluster.apiserver.storage import WriteOptions
@@ -102,8 +103,6 @@ async def put_scale(request: web.Request, ctx: ApiContext, info: RequestInfo) ->
 async def patch_scale(
     ctx: ApiContext, info: RequestInfo, ptype: str, doc: Any, opts: WriteOptions
 ) -> web.StreamResponse:
-    from ferry.cluster.apiserver.patch import PatchError, apply_json_patch, apply_merge_patch
-
     def compute(current: dict[str, Any]) -> Any:
         try:
             if ptype == JSON_PATCH:
@@ -170,8 +169,6 @@ async def bind_pod(request: web.Request, ctx: ApiContext, info: RequestInfo) -> 
             for c in (pod.setdefault("status", {}).get("conditions") or [])
             if c.get("type") != "PodScheduled"
         ]
-        from ferry.cluster.apiserver.objects import now_utc, rfc3339
-
         conds.append(
             {
                 "type": "PodScheduled",
