@@ -87,6 +87,8 @@ class RecordingClient:
     async def create(self, resource: str, namespace: str | None, body: Obj) -> Obj:
         self.actions.append(("create", resource, namespace, copy.deepcopy(body)))
         self._check("create", resource)
+        if resource.endswith("/binding"):
+            return self._bind(resource.removesuffix("/binding"), namespace, body)
         obj = copy.deepcopy(body)
         m = obj.setdefault("metadata", {})
         if not m.get("name") and m.get("generateName"):
@@ -102,6 +104,33 @@ class RecordingClient:
         m.setdefault("creationTimestamp", self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         self._lister(resource).put(obj)
         return copy.deepcopy(obj)
+
+    def _bind(self, resource: str, namespace: str | None, binding: Obj) -> Obj:
+        """``create("v1/pods/binding", ns, Binding)`` is the POST to ``pods/<metadata.name>/binding``: like the
+        API server, set spec.nodeName and PodScheduled=True (404 if the pod is gone, 409 if already bound)."""
+        name = binding["metadata"]["name"]
+        current = self._lister(resource).get(namespace, name)
+        if current is None:
+            raise ApiStatusError({"code": 404, "reason": "NotFound", "message": f'pods "{name}" not found'})
+        if current["spec"].get("nodeName") or current["metadata"].get("deletionTimestamp"):
+            raise ApiStatusError(
+                {"code": 409, "reason": "Conflict", "message": f"pod {name} cannot be bound"}
+            )
+        pod = copy.deepcopy(current)
+        pod["spec"]["nodeName"] = binding["target"]["name"]
+        status = pod.setdefault("status", {})
+        status["conditions"] = [
+            *(c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"),
+            {
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": None,
+                "lastTransitionTime": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        ]
+        pod["metadata"]["resourceVersion"] = str(next(self._rv))
+        self._lister(resource).put(pod)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
     async def update(self, resource: str, namespace: str | None, body: Obj, *, subresource: str = "") -> Obj:
         self.actions.append(
