@@ -72,7 +72,10 @@ def ferry(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     base = tmp_path_factory.mktemp("e2e")
     data = base / "cluster"
-    up = ferry("cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    # The API server's own behaviour, without controllers acting on what the tests create.
+    up = ferry(
+        "cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0", "--runtime", "none"
+    )
     assert "export KUBECONFIG=" in up.stdout
     try:
         yield Kube(data, base / "kubectl-cache")

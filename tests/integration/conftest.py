@@ -118,7 +118,11 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         holder["ctx"] = ctx
 
     config = ClusterConfig(
-        data_dir=tmp_path / "cluster", port=0, compaction_window_seconds=300, components=[capture]
+        data_dir=tmp_path / "cluster",
+        port=0,
+        compaction_window_seconds=300,
+        runtime="none",
+        components=[capture],
     )
     stop = asyncio.Event()
     started: asyncio.Future[str] = asyncio.get_running_loop().create_future()

@@ -14,7 +14,7 @@ from tests.integration.conftest import Api
 async def _start(data: Path) -> tuple[asyncio.Task[None], asyncio.Event, str]:
     stop = asyncio.Event()
     started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    config = ClusterConfig(data_dir=data, port=0)
+    config = ClusterConfig(data_dir=data, port=0, runtime="none")
     task = asyncio.create_task(run_cluster(config, stop=stop, ready=started.set_result))
     done, _ = await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
@@ -58,7 +58,7 @@ async def test_second_cluster_on_the_same_data_dir_is_refused(tmp_path: Path) ->
     data = tmp_path / "cluster"
     task, stop, _ = await _start(data)
     try:
-        second = asyncio.create_task(run_cluster(ClusterConfig(data_dir=data, port=0)))
+        second = asyncio.create_task(run_cluster(ClusterConfig(data_dir=data, port=0, runtime="none")))
         try:
             await asyncio.wait_for(second, 10)
             raise AssertionError("a second cluster started on the same data dir")

@@ -104,7 +104,15 @@ def cluster() -> None:
     show_default=True,
     help="Seconds of watch history kept; older resourceVersions get 410 Expired.",
 )
-def up(data_dir: Path, listen: str, detach: bool, compaction_window: float) -> None:
+@click.option(
+    "--runtime",
+    type=click.Choice(["sim", "none"]),
+    default="sim",
+    show_default=True,
+    help="Node runtime: sim (simulated kubelet, pods get status without processes) or none (API only).",
+)
+@click.option("--nodes", type=click.IntRange(1, 1000), default=1, show_default=True, help="Simulated nodes.")
+def up(data_dir: Path, listen: str, detach: bool, compaction_window: float, runtime: str, nodes: int) -> None:
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
@@ -114,13 +122,18 @@ def up(data_dir: Path, listen: str, detach: bool, compaction_window: float) -> N
         where = f", {state['server']}" if state.get("server") else ""
         raise click.ClickException(f"a cluster is already running on {data_dir} (pid {holder or '?'}{where})")
     if detach:
-        _up_detached(data_dir, listen, compaction_window)
+        _up_detached(data_dir, listen, compaction_window, runtime, nodes)
         return
     from ferry.cluster.server import ClusterConfig, ClusterError, run_cluster
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = ClusterConfig(
-        data_dir=data_dir, host=host, port=port, compaction_window_seconds=compaction_window
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        compaction_window_seconds=compaction_window,
+        runtime=runtime,
+        nodes=nodes,
     )
 
     def ready(url: str) -> None:
@@ -144,7 +157,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def _up_detached(data_dir: Path, listen: str, compaction_window: float) -> None:
+def _up_detached(data_dir: Path, listen: str, compaction_window: float, runtime: str, nodes: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "cluster.log"
     with open(log_path, "ab") as logf:
@@ -161,6 +174,10 @@ def _up_detached(data_dir: Path, listen: str, compaction_window: float) -> None:
                 listen,
                 "--compaction-window",
                 str(compaction_window),
+                "--runtime",
+                runtime,
+                "--nodes",
+                str(nodes),
             ],
             stdout=logf,
             stderr=subprocess.STDOUT,

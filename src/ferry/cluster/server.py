@@ -65,6 +65,10 @@ class ClusterConfig:
     compaction_window_seconds: float = 300.0
     compaction_interval_seconds: float = 60.0
     service_cidr: str = "10.96.0.0/12"
+    # The node runtime: "sim" (simulated kubelet; the process runtime replaces it as the default when it
+    # lands) or "none" (API server and garbage collector only, no workload controllers).
+    runtime: str = "sim"
+    nodes: int = 1
     components: list[Component] = field(default_factory=list)
 
     @property
@@ -78,6 +82,21 @@ class ClusterConfig:
     @property
     def pid_file(self) -> Path:
         return self.data_dir / "cluster.pid"
+
+
+def _runtime_components(config: ClusterConfig) -> list[Component]:
+    """The controller manager with the control plane and the chosen node runtime (none for "none")."""
+    if config.runtime == "none":
+        return []
+    from ferry.cluster.controllers.registry import controllers_for
+    from ferry.cluster.controllers.runtime.manager import controller_manager
+
+    specs = controllers_for(runtime=config.runtime, nodes=config.nodes)
+
+    async def manager(ctx: ApiContext, stop: asyncio.Event) -> None:
+        await controller_manager(ctx, stop, specs)
+
+    return [manager]
 
 
 def _admin_token(data_dir: Path) -> str:
@@ -205,7 +224,7 @@ async def run_cluster(
         tasks.append(asyncio.create_task(watch_crds(ctx, stop, crd_ready), name="crd-watcher"))
         await crd_ready.wait()
         await bootstrap(ctx.storage, catalog, host=config.host, port=port, service_cidr=config.service_cidr)
-        for component in [*BUILTIN_COMPONENTS, *config.components]:
+        for component in [*BUILTIN_COMPONENTS, *_runtime_components(config), *config.components]:
             tasks.append(
                 asyncio.create_task(component(ctx, stop), name=getattr(component, "__name__", "component"))
             )

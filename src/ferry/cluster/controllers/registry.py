@@ -1,0 +1,141 @@
+"""Which controllers ``ferry cluster up`` runs, and how each is built from the manager's context.
+
+One :class:`ControllerSpec` per kube-controller-manager controller (plus the scheduler, and the sim
+kubelet when ``--runtime sim``). The names are the identities kube gives them (the service accounts of
+``--use-service-account-credentials`` and the ``source.component`` of their events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from ferry.cluster.controllers.deployment import DeploymentController
+from ferry.cluster.controllers.endpoints import ENDPOINTS, PODS, SERVICES, EndpointsController
+from ferry.cluster.controllers.endpointslices import SLICES, EndpointSliceController
+from ferry.cluster.controllers.job import JOBS, JobController, OrphanPodFinalizerController
+from ferry.cluster.controllers.replicaset.controller import SPEC as REPLICASET
+from ferry.cluster.controllers.runtime.manager import ControllerContext, ControllerSpec, Handlers, HandlerSet
+from ferry.cluster.controllers.scheduler import Scheduler
+from ferry.cluster.controllers.serviceaccounts import NAMESPACES, SERVICE_ACCOUNTS, ServiceAccountsController
+from ferry.cluster.kubelet.sim import SimConfig, SimRuntime
+
+NODES = "v1/nodes"
+
+
+class SchedulerController:
+    """The scheduler in the manager's controller shape: pods and nodes in, pod keys to place out."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    def handlers(self) -> Mapping[str, HandlerSet]:
+        s = self.scheduler
+        return {
+            PODS: Handlers(s.on_pod_add, s.on_pod_update, s.on_pod_delete),
+            NODES: Handlers(s.on_node_add, s.on_node_update, s.on_node_delete),
+        }
+
+    async def sync(self, key: str) -> None:
+        await self.scheduler.sync(key)
+
+
+class SimKubeletController:
+    """The sim kubelet: its pod handlers mark pods dirty and its own loop (``run``) writes their status;
+    it asks the manager for no per-key syncs."""
+
+    def __init__(self, sim: SimRuntime) -> None:
+        self.sim = sim
+
+    def handlers(self) -> Mapping[str, HandlerSet]:
+        sim = self.sim
+
+        def add(pod: dict[str, object]) -> list[str]:
+            sim.on_pod_add(pod)
+            return []
+
+        def update(old: dict[str, object], new: dict[str, object]) -> list[str]:
+            sim.on_pod_update(old, new)
+            return []
+
+        def delete(pod: dict[str, object]) -> list[str]:
+            sim.on_pod_delete(pod)
+            return []
+
+        return {PODS: Handlers(add, update, delete)}
+
+    async def sync(self, key: str) -> None:
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.sim.run(stop)
+
+
+def _deployment(c: ControllerContext) -> DeploymentController:
+    return DeploymentController(
+        c.lister("apps/v1/deployments"),
+        c.lister("apps/v1/replicasets"),
+        pods=c.lister(PODS),
+        client=c.client,
+        recorder=c.recorder,
+        clock=c.clock,
+    )
+
+
+def _endpoints(c: ControllerContext) -> EndpointsController:
+    return EndpointsController(
+        c.lister(SERVICES), c.lister(PODS), c.lister(ENDPOINTS), c.client, c.recorder, c.clock
+    )
+
+
+def _slices(c: ControllerContext) -> EndpointSliceController:
+    return EndpointSliceController(
+        c.lister(SERVICES), c.lister(PODS), c.lister(NODES), c.lister(SLICES), c.client, c.recorder, c.clock
+    )
+
+
+def _job(c: ControllerContext) -> JobController:
+    return JobController(c.lister(JOBS), c.lister(PODS), c.client, c.recorder, c.clock)
+
+
+def _job_orphans(c: ControllerContext) -> OrphanPodFinalizerController:
+    return OrphanPodFinalizerController(c.lister(JOBS), c.lister(PODS), c.client, c.recorder, c.clock)
+
+
+def _service_accounts(c: ControllerContext) -> ServiceAccountsController:
+    return ServiceAccountsController(
+        c.lister(NAMESPACES), c.lister(SERVICE_ACCOUNTS), c.client, c.recorder, c.clock
+    )
+
+
+def _scheduler(c: ControllerContext) -> SchedulerController:
+    return SchedulerController(Scheduler(c.lister(PODS), c.lister(NODES), c.client, c.recorder, c.clock))
+
+
+CONTROL_PLANE: list[ControllerSpec] = [
+    ControllerSpec("deployment-controller", _deployment),
+    REPLICASET,
+    ControllerSpec("endpoint-controller", _endpoints),
+    ControllerSpec("endpointslice-controller", _slices),
+    ControllerSpec("job-controller", _job),
+    ControllerSpec("job-orphan-pod-controller", _job_orphans),
+    ControllerSpec("serviceaccount-controller", _service_accounts),
+    ControllerSpec("default-scheduler", _scheduler, workers=1),
+]
+
+
+def sim_kubelet(config: SimConfig) -> ControllerSpec:
+    def build(c: ControllerContext) -> SimKubeletController:
+        return SimKubeletController(SimRuntime(c.lister(PODS), c.client, c.recorder, c.clock, config))
+
+    return ControllerSpec("kubelet", build, workers=1)
+
+
+def controllers_for(*, runtime: str, nodes: int) -> list[ControllerSpec]:
+    """The control plane, plus the node runtime ``runtime`` ("sim", or "none" for an API-only cluster)."""
+    specs = list(CONTROL_PLANE)
+    if runtime == "sim":
+        specs.append(sim_kubelet(SimConfig(nodes=nodes)))
+    elif runtime != "none":
+        raise ValueError(f"unknown runtime {runtime!r}: expected sim or none")
+    return specs
