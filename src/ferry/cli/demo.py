@@ -1,7 +1,9 @@
 """``ferry demo``: the main job on the embedded default, told step by step.
 
-Today it starts the embedded cluster, applies the ``demo-api`` Deployment (story 1) with the real
-``kubectl``, and shows what the API server stored and how kubectl prints it. Each later issue adds its
+Today: start the embedded cluster (with its controllers and the simulated kubelet), apply the
+``demo-api`` Deployment (story 1) with the real ``kubectl``, watch it roll out, update its image (a new
+ReplicaSet, pods replaced gradually), roll back (the old ReplicaSet scaled back up), and scale (no new
+ReplicaSet). Each later issue adds its
 part of the story (controllers roll pods, real containers answer requests, CI builds and pushes, the
 delivery side promotes through sit → qa → prod).
 """
@@ -56,7 +58,23 @@ def demo(data_dir: Path, keep: bool) -> None:
     env = dict(os.environ, KUBECONFIG=str(data_dir / "kubeconfig"))
     console.print(Rule("1. Start the embedded cluster"))
     _run([*ferry, "cluster", "down", "--data-dir", str(data_dir)], env)
-    _run([*ferry, "cluster", "up", "--detach", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"], env)
+    # The demo's own data dir starts empty, so the story is the same on every run.
+    shutil.rmtree(data_dir, ignore_errors=True)
+    _run(
+        [
+            *ferry,
+            "cluster",
+            "up",
+            "--detach",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--nodes",
+            "2",
+        ],
+        env,
+    )
     cache = data_dir / "kubectl-cache"
     k = [kubectl, "--cache-dir", str(cache)]
     _run([*k, "version"], env)
@@ -65,15 +83,28 @@ def demo(data_dir: Path, keep: bool) -> None:
     with resources.as_file(manifest) as path:
         console.print(path.read_text(), markup=False)
         _run([*k, "apply", "-f", str(path)], env)
-    console.print(Rule("3. What the API server stored"))
-    _run([*k, "get", "deployments", "-o", "wide"], env)
-    _run([*k, "get", "deployment", "demo-api", "-o", "yaml"], env)
+    _run([*k, "rollout", "status", "deployment/demo-api", "--timeout=60s"], env)
+    console.print(Rule("3. Deployment -> ReplicaSet -> Pods"))
+    _run([*k, "get", "deployments,replicasets,pods", "-o", "wide"], env)
+    console.print(Rule("4. A new image changes .spec.template: a rolling update"))
+    _run([*k, "set", "image", "deployment/demo-api", "demo-api=myrepo/demo-api:1.0.1"], env)
+    _run([*k, "rollout", "status", "deployment/demo-api", "--timeout=60s"], env)
+    _run([*k, "get", "replicasets", "-o", "wide"], env)
+    _run([*k, "rollout", "history", "deployment/demo-api"], env)
+    console.print(Rule("5. Rollback = the old ReplicaSet scaled back up"))
+    _run([*k, "rollout", "undo", "deployment/demo-api"], env)
+    _run([*k, "rollout", "status", "deployment/demo-api", "--timeout=60s"], env)
+    _run([*k, "get", "replicasets", "-o", "wide"], env)
+    _run([*k, "rollout", "history", "deployment/demo-api"], env)
+    console.print(Rule("6. Changes outside the template do not roll: scaling"))
+    _run([*k, "scale", "deployment/demo-api", "--replicas=4"], env)
+    _run([*k, "rollout", "status", "deployment/demo-api", "--timeout=60s"], env)
+    _run([*k, "get", "replicasets"], env)
     _run([*k, "describe", "deployment", "demo-api"], env)
-    _run([*k, "get", "all", "-A"], env)
     console.print(
-        "\nThe Deployment is stored with Kubernetes' defaults (strategy RollingUpdate 25%/25%, revisionHistoryLimit 10,\n"
-        "progressDeadlineSeconds 600, imagePullPolicy IfNotPresent). The Deployment controller that creates its\n"
-        "ReplicaSet and Pods arrives with the controllers; until then READY stays 0/2."
+        "\nPods here run on ferry's simulated kubelet (--runtime sim): they get real Kubernetes status\n"
+        "(ContainerCreating -> Running, readiness, restarts) without processes. Real containers arrive with the\n"
+        "process runtime."
     )
     if keep:
         console.print(
