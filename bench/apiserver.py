@@ -177,6 +177,11 @@ def start_server(data_dir: Path, profile: Path | None) -> Server:
             stdin=subprocess.DEVNULL,
         )
         log.close()
+    return await_server(data_dir, proc, profile)
+
+
+def await_server(data_dir: Path, proc: subprocess.Popen[bytes] | None, profile: Path | None) -> Server:
+    """Wait until the cluster in ``data_dir`` (our child ``proc``, if any) serves; its connection details."""
     deadline = time.monotonic() + 60
     while True:
         state_file = data_dir / "cluster.json"

@@ -50,6 +50,7 @@ from apiserver import (
     Client,
     Report,
     Server,
+    await_server,
     ferry,
     ms,
     percentile,
@@ -191,27 +192,7 @@ def start_server(data_dir: Path, nodes: int, profile: Path | None) -> Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-    deadline = time.monotonic() + 60
-    while True:
-        state_file = data_dir / "cluster.json"
-        if state_file.exists():
-            state = json.loads(state_file.read_text())
-            if proc is None or int(state["pid"]) == proc.pid:
-                break
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"the profiled server exited {proc.returncode}; see {data_dir / 'cluster.log'}"
-            )
-        if time.monotonic() > deadline:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=60)
-            raise RuntimeError(f"the server did not start within 60 s; see {data_dir / 'cluster.log'}")
-        time.sleep(0.1)
-    token = (data_dir / "admin.token").read_text().strip()
-    return Server(
-        data_dir, state["server"], token, data_dir / "pki" / "ca.crt", int(state["pid"]), profile, proc
-    )
+    return await_server(data_dir, proc, profile)
 
 
 def peak_rss_mb(server: Server) -> float:
