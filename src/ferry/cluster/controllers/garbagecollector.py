@@ -63,16 +63,6 @@ class GarbageCollector:
         self.dirty: set[str] = set()
 
     # -- index ---------------------------------------------------------------------------------------
-    def _rt_for_key(self, key: str) -> ResourceType | None:
-        parts = key.split("/")
-        if len(parts) < 4:
-            return None
-        group = "" if parts[1] == "core" else parts[1]
-        for rt in self.ctx.catalog.all():
-            if rt.group == group and rt.plural == parts[2]:
-                return rt  # the first (preferred) version of that group/resource
-        return None
-
     def _forget(self, key: str) -> None:
         uid = self.by_key.pop(key, None)
         if uid is None:
@@ -92,7 +82,7 @@ class GarbageCollector:
         self._forget(key)
         if obj is None:
             return
-        rt = self._rt_for_key(key)
+        rt = self.ctx.catalog.for_store_key(key)
         m = obj.get("metadata") or {}
         uid = m.get("uid")
         if rt is None or not uid:

@@ -218,9 +218,11 @@ class Catalog:
     def _index(self) -> None:
         self._by_path: dict[tuple[str, str, str], ResourceType] = {}
         self._by_kind: dict[tuple[str, str, str], ResourceType] = {}
+        self._by_resource: dict[tuple[str, str], ResourceType] = {}
         for rt in self.all():
             self._by_path[(rt.group, rt.version, rt.plural)] = rt
             self._by_kind.setdefault((rt.group, rt.version, rt.kind), rt)
+            self._by_resource.setdefault((rt.group, rt.plural), rt)
 
     def all(self) -> list[ResourceType]:
         out = list(self._builtin)
@@ -233,6 +235,13 @@ class Catalog:
 
     def by_kind(self, group: str, version: str, kind: str) -> ResourceType | None:
         return self._by_kind.get((group, version, kind))
+
+    def for_store_key(self, key: str) -> ResourceType | None:
+        """The (preferred-version) type of a stored object's key, ``/<group or core>/<plural>/...``."""
+        parts = key.split("/", 3)
+        if len(parts) < 4:
+            return None
+        return self._by_resource.get(("" if parts[1] == "core" else parts[1], parts[2]))
 
     def group_versions(self) -> dict[str, list[str]]:
         """group -> versions in preference order (core group is "")."""
