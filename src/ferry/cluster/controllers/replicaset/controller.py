@@ -44,7 +44,7 @@ import copy
 import logging
 from typing import Any
 
-from ferry.cluster.apiserver.selectors import LabelSelector, SelectorError, label_selector_from_object
+from ferry.cluster.apiserver.selectors import SelectorError, label_selector_from_object
 from ferry.cluster.controllers.replicaset.podcontrol import (
     PODS,
     Expectations,
@@ -52,17 +52,24 @@ from ferry.cluster.controllers.replicaset.podcontrol import (
     PodControlError,
     controller_ref,
 )
+from ferry.cluster.controllers.replicaset.podfacts import PodFacts, PodFactsCache
 from ferry.cluster.controllers.replicaset.ranking import pods_to_delete
 from ferry.cluster.controllers.replicaset.status import (
     RESOURCE,
-    calculate_status,
-    is_pod_active,
     is_pod_ready,
     min_ready_seconds_of,
     replicas_of,
+    status_from_counts,
+    template_labels_of,
     update_status,
 )
 from ferry.cluster.controllers.runtime.expectations import UIDTrackingExpectations
+from ferry.cluster.controllers.runtime.indexes import (
+    CONTROLLER_UID,
+    controlled_by,
+    controller_of,
+    controller_uid_index,
+)
 from ferry.cluster.controllers.runtime.manager import (
     After,
     ControllerContext,
@@ -89,14 +96,6 @@ NAME = "replicaset-controller"
 Keys = list[str | After]
 
 
-def controller_of(obj: Obj) -> dict[str, Any] | None:
-    """The ownerReference with ``controller: true``, if any (``metav1.GetControllerOf``)."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if isinstance(ref, dict) and ref.get("controller") is True:
-            return ref
-    return None
-
-
 def _meta(obj: Obj) -> dict[str, Any]:
     return obj.get("metadata") or {}
 
@@ -119,6 +118,7 @@ class ReplicaSetController:
     ) -> None:
         self.replicasets = replicasets
         self.pods = pods
+        pods.add_index(CONTROLLER_UID, controller_uid_index)
         self.client = client
         self.recorder = recorder
         self.clock = clock
@@ -127,6 +127,7 @@ class ReplicaSetController:
         )
         self.burst_replicas = burst_replicas
         self.pod_control = PodControl(client, recorder, self.expectations)
+        self.facts = PodFactsCache()
 
     # -- event handlers ------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Handlers]:
@@ -146,6 +147,7 @@ class ReplicaSetController:
 
     def on_replicaset_delete(self, rs: Obj) -> Keys:
         self.expectations.delete(key_of(rs))  # a new RS with this name starts clean
+        self.facts.forget(key_of(rs))
         return [key_of(rs)]
 
     def on_pod_add(self, pod: Obj) -> Keys:
@@ -233,6 +235,7 @@ class ReplicaSetController:
         cached = self.replicasets.get(namespace, name)
         if cached is None:
             self.expectations.delete(key)
+            self.facts.forget(key)
             return None
         rs = copy.deepcopy(cached)
         needs_sync = self.expectations.satisfied(key)
@@ -241,13 +244,26 @@ class ReplicaSetController:
         except SelectorError as err:
             log.error("replicaset %s: bad selector: %s", key, err)
             return None
-        active = [p for p in self.pods.list(namespace) if is_pod_active(p)]
-        pods = await self._claim(rs, selector, active)
+        # The pods this RS controls and the namespace's orphans (kube's FilterPodsByOwner): pods
+        # controlled by anyone else could only be skipped by the claim, so they are never read.
+        candidates = controlled_by(self.pods, rs, include_orphans=True)
+        facts = self.facts.facts(key, selector, template_labels_of(rs), candidates)
+        active = [(p, f) for p, f in zip(candidates, facts, strict=True) if f.active]
+        claimed = await self._claim(rs, active)
+        pods = [p for p, _ in claimed]
 
         manage_error: Exception | None = None
         if needs_sync and not _meta(rs).get("deletionTimestamp"):
             manage_error = await self._manage(rs, pods)
-        new_status = calculate_status(rs, pods, manage_error, self.clock.now())
+        now = self.clock.now()
+        min_ready = min_ready_seconds_of(rs)
+        counts = (
+            len(claimed),
+            sum(1 for _, f in claimed if f.fully_labeled),
+            sum(1 for _, f in claimed if f.ready),
+            sum(1 for _, f in claimed if f.is_available(min_ready, now)),
+        )
+        new_status = status_from_counts(rs, counts, manage_error, now)
         updated = await update_status(self.client, rs, new_status)
         if manage_error is not None:
             raise manage_error
@@ -282,7 +298,7 @@ class ReplicaSetController:
         owner_uid = owner.get("uid")
         seen: set[str] = set()
         out: list[Obj] = []
-        for sibling in self.replicasets.list(None):
+        for sibling in self.replicasets.list(_meta(rs).get("namespace")):
             ref = controller_of(sibling)
             if ref is None or ref.get("uid") != owner_uid:
                 continue
@@ -298,21 +314,20 @@ class ReplicaSetController:
         return out
 
     # -- claiming ----------------------------------------------------------------------------------
-    async def _claim(self, rs: Obj, selector: LabelSelector, pods: list[Obj]) -> list[Obj]:
+    async def _claim(self, rs: Obj, pods: list[tuple[Obj, PodFacts]]) -> list[tuple[Obj, PodFacts]]:
         """Keep, adopt or release each pod; raises the first error after trying them all."""
         uid = _meta(rs).get("uid")
         deleting = bool(_meta(rs).get("deletionTimestamp"))
-        claimed: list[Obj] = []
+        claimed: list[tuple[Obj, PodFacts]] = []
         errors: list[Exception] = []
         can_adopt: list[Exception | None] = []  # the live re-check, done once per pass
-        for pod in pods:
-            ref = controller_of(pod)
-            matches = selector.matches(_meta(pod).get("labels") or {})
-            if ref is not None:
-                if ref.get("uid") != uid:
+        for pod, facts in pods:
+            owner_uid, matches = facts.controller_uid, facts.matches
+            if owner_uid is not None:
+                if owner_uid != uid:
                     continue
                 if matches:
-                    claimed.append(pod)
+                    claimed.append((pod, facts))
                 elif not deleting:
                     try:
                         await self._release(rs, pod)
@@ -329,7 +344,7 @@ class ReplicaSetController:
                 if not (isinstance(err, ApiStatusError) and err.not_found):  # NotFound: the pod is gone
                     errors.append(err)
                 continue
-            claimed.append(pod)
+            claimed.append((pod, facts))
         if errors:
             raise errors[0]
         return claimed

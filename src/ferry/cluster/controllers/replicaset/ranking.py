@@ -19,7 +19,9 @@ sorts first is deleted first (k8s-semantics.md §3):
 8. newer ``creationTimestamp`` first, bucketed like rule 6.
 
 Go sorts with the unstable ``sort.Sort``; this module uses Python's stable sort on the same
-comparator, so pods no rule separates keep the order they were listed in. Sorting is skipped when
+comparator, so pods no rule separates keep the order they were listed in. What the rules read from a
+pod is extracted once per ranking (``_Facts``), not once per comparison, and choosing ``diff`` victims
+among ``n`` pods takes the ``diff`` smallest (``heapq.nsmallest``: the same pods as a full stable sort). Sorting is skipped when
 every pod is to be deleted. Nothing here mutates the pods; the result is a new list.
 """
 
@@ -27,9 +29,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from ferry.cluster.apiserver.objects import parse_rfc3339
 from ferry.cluster.controllers.replicaset.status import is_pod_active, is_pod_ready, ready_condition
@@ -95,34 +99,58 @@ def _newer_first(
     return diff < 0
 
 
+class _Facts(NamedTuple):
+    """What the rules read from one pod, extracted once per ranking instead of once per comparison."""
+
+    assigned: bool
+    phase: int
+    ready: bool
+    cost: int
+    rank: int
+    ready_time: dt.datetime | None
+    restarts: int
+    created: dt.datetime | None
+    uid: str
+
+
+def _facts(pod: Obj, rank: int) -> _Facts:
+    ready = is_pod_ready(pod)
+    return _Facts(
+        assigned=bool(_node(pod)),
+        phase=_PHASE_ORDINAL.get(str((pod.get("status") or {}).get("phase")), 0),
+        ready=ready,
+        cost=deletion_cost(pod),
+        rank=rank,
+        ready_time=_ready_time(pod) if ready else None,
+        restarts=max_container_restarts(pod),
+        created=_created(pod),
+        uid=_uid(pod),
+    )
+
+
+def _before(a: _Facts, b: _Facts, now: dt.datetime | None) -> bool:
+    if a.assigned != b.assigned:  # 1
+        return not a.assigned
+    if a.phase != b.phase:  # 2
+        return a.phase < b.phase
+    if a.ready != b.ready:  # 3
+        return not a.ready
+    if a.cost != b.cost:  # 4
+        return a.cost < b.cost
+    if a.rank != b.rank:  # 5
+        return a.rank > b.rank
+    if a.ready and b.ready and a.ready_time != b.ready_time:  # 6
+        return _newer_first(a.ready_time, b.ready_time, a.uid, b.uid, now)
+    if a.restarts != b.restarts:  # 7
+        return a.restarts > b.restarts
+    if a.created != b.created:  # 8
+        return _newer_first(a.created, b.created, a.uid, b.uid, now)
+    return False
+
+
 def delete_before(a: Obj, b: Obj, rank_a: int, rank_b: int, now: dt.datetime | None) -> bool:
     """kube's ``ActivePodsWithRanks.Less``: should ``a`` be deleted before ``b``?"""
-    node_a, node_b = _node(a), _node(b)
-    if node_a != node_b and (not node_a or not node_b):  # 1
-        return not node_a
-    phase_a = _PHASE_ORDINAL.get(str((a.get("status") or {}).get("phase")), 0)
-    phase_b = _PHASE_ORDINAL.get(str((b.get("status") or {}).get("phase")), 0)
-    if phase_a != phase_b:  # 2
-        return phase_a < phase_b
-    ready_a, ready_b = is_pod_ready(a), is_pod_ready(b)
-    if ready_a != ready_b:  # 3
-        return not ready_a
-    cost_a, cost_b = deletion_cost(a), deletion_cost(b)
-    if cost_a != cost_b:  # 4
-        return cost_a < cost_b
-    if rank_a != rank_b:  # 5
-        return rank_a > rank_b
-    if ready_a and ready_b:  # 6
-        t_a, t_b = _ready_time(a), _ready_time(b)
-        if t_a != t_b:
-            return _newer_first(t_a, t_b, _uid(a), _uid(b), now)
-    restarts_a, restarts_b = max_container_restarts(a), max_container_restarts(b)
-    if restarts_a != restarts_b:  # 7
-        return restarts_a > restarts_b
-    c_a, c_b = _created(a), _created(b)
-    if c_a != c_b:  # 8
-        return _newer_first(c_a, c_b, _uid(a), _uid(b), now)
-    return False
+    return _before(_facts(a, rank_a), _facts(b, rank_b), now)
 
 
 def ranks_on_same_node(pods: Sequence[Obj], related: Sequence[Obj]) -> list[int]:
@@ -134,19 +162,26 @@ def ranks_on_same_node(pods: Sequence[Obj], related: Sequence[Obj]) -> list[int]
     return [on_node.get(_node(pod), 0) for pod in pods]
 
 
-def rank_for_deletion(pods: Sequence[Obj], related: Sequence[Obj], now: dt.datetime | None) -> list[Obj]:
-    """``pods`` in deletion order (first = deleted first)."""
-    ranked = list(zip(pods, ranks_on_same_node(pods, related), strict=True))
-
-    def compare(x: tuple[Obj, int], y: tuple[Obj, int]) -> int:
-        if delete_before(x[0], y[0], x[1], y[1], now):
+def _sort_key(now: dt.datetime | None) -> Callable[[tuple[_Facts, Obj]], Any]:
+    def compare(x: tuple[_Facts, Obj], y: tuple[_Facts, Obj]) -> int:
+        if _before(x[0], y[0], now):
             return -1
-        if delete_before(y[0], x[0], y[1], x[1], now):
+        if _before(y[0], x[0], now):
             return 1
         return 0
 
-    ranked.sort(key=functools.cmp_to_key(compare))
-    return [pod for pod, _ in ranked]
+    return functools.cmp_to_key(compare)
+
+
+def _decorated(pods: Sequence[Obj], related: Sequence[Obj]) -> list[tuple[_Facts, Obj]]:
+    ranks = ranks_on_same_node(pods, related)
+    return [(_facts(pod, rank), pod) for pod, rank in zip(pods, ranks, strict=True)]
+
+
+def rank_for_deletion(pods: Sequence[Obj], related: Sequence[Obj], now: dt.datetime | None) -> list[Obj]:
+    """``pods`` in deletion order (first = deleted first)."""
+    ranked = sorted(_decorated(pods, related), key=_sort_key(now))
+    return [pod for _, pod in ranked]
 
 
 def pods_to_delete(
@@ -154,5 +189,7 @@ def pods_to_delete(
 ) -> list[Obj]:
     """The ``diff`` pods to delete: all of them unsorted when ``diff`` covers every pod."""
     if diff < len(pods):
-        return rank_for_deletion(pods, related, now)[:diff]
+        # nsmallest is sorted(...)[:diff] (stable too) in O(n log diff) comparisons.
+        first = heapq.nsmallest(diff, _decorated(pods, related), key=_sort_key(now))
+        return [pod for _, pod in first]
     return list(pods[:diff])

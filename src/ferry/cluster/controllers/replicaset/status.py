@@ -104,12 +104,13 @@ def _without(status: Obj, type_: str) -> list[Any]:
 
 
 # -- status -----------------------------------------------------------------------------------------
-def calculate_status(rs: Obj, pods: list[Obj], manage_error: Exception | None, now: dt.datetime) -> Obj:
-    """The new ``status`` for ``rs`` given its claimed active ``pods`` (a fresh dict; inputs untouched)."""
-    status: Obj = copy.deepcopy(rs.get("status") or {})
-    template_labels = (((rs.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
-        "labels"
-    ) or {}
+def template_labels_of(rs: Obj) -> dict[str, str]:
+    return (((rs.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+
+
+def count_pods(rs: Obj, pods: list[Obj], now: dt.datetime) -> tuple[int, int, int, int]:
+    """(replicas, fullyLabeled, ready, available) of the claimed active ``pods``."""
+    template_labels = template_labels_of(rs)
     min_ready = min_ready_seconds_of(rs)
     fully_labeled = ready = available = 0
     for pod in pods:
@@ -120,10 +121,22 @@ def calculate_status(rs: Obj, pods: list[Obj], manage_error: Exception | None, n
             ready += 1
             if is_pod_available(pod, min_ready, now):
                 available += 1
+    return len(pods), fully_labeled, ready, available
 
+
+def calculate_status(rs: Obj, pods: list[Obj], manage_error: Exception | None, now: dt.datetime) -> Obj:
+    """The new ``status`` for ``rs`` given its claimed active ``pods`` (a fresh dict; inputs untouched)."""
+    return status_from_counts(rs, count_pods(rs, pods, now), manage_error, now)
+
+
+def status_from_counts(
+    rs: Obj, counts: tuple[int, int, int, int], manage_error: Exception | None, now: dt.datetime
+) -> Obj:
+    """The new ``status`` from the pod counts of ``count_pods`` (or the controller's memoised equal)."""
+    status: Obj = copy.deepcopy(rs.get("status") or {})
     failure = get_condition(status, REPLICA_FAILURE)
     if manage_error is not None and failure is None:
-        diff = len(pods) - replicas_of(rs)
+        diff = counts[0] - replicas_of(rs)
         reason = FAILED_CREATE if diff < 0 else FAILED_DELETE if diff > 0 else ""
         _set_condition(
             status,
@@ -140,7 +153,7 @@ def calculate_status(rs: Obj, pods: list[Obj], manage_error: Exception | None, n
     if not status.get("conditions"):
         status.pop("conditions", None)
 
-    for name, value in zip(_COUNTERS, (len(pods), fully_labeled, ready, available), strict=True):
+    for name, value in zip(_COUNTERS, counts, strict=True):
         status[name] = value
     return _omit_empty(status)
 

@@ -8,6 +8,7 @@ effects, like a controller whose informer has caught up.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime as dt
 import itertools
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ferry.cluster.controllers.runtime.types import ApiStatusError, Obj
+from ferry.cluster.controllers.runtime.types import ApiStatusError, IndexFunc, Obj
 
 
 @dataclass
@@ -32,6 +33,7 @@ class FakeClock:
 class FakeLister:
     def __init__(self, objects: list[Obj] | None = None) -> None:
         self.objects: dict[tuple[str | None, str], Obj] = {}
+        self.indexes: dict[str, IndexFunc] = {}
         for o in objects or []:
             self.put(o)
 
@@ -52,6 +54,14 @@ class FakeLister:
             if namespace is None or ns == namespace
         ]
         return [o for o in out if predicate is None or predicate(o)]
+
+    def add_index(self, name: str, fn: IndexFunc) -> None:
+        self.indexes.setdefault(name, fn)
+
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
+        """Computed on each call from the objects (a fake favours obviousness over speed)."""
+        fn = self.indexes[name]
+        return self.list(predicate=lambda o: value in fn(o))
 
 
 Action = tuple[Any, ...]

@@ -15,8 +15,9 @@ them; ``copy.deepcopy`` first (the invariant client-go states as "never mutate c
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,14 +46,27 @@ class ApiStatusError(Exception):
         return self.code == 409 and self.reason == "AlreadyExists"
 
 
+IndexFunc = Callable[[Obj], Iterable[str]]
+
+
 class Lister(Protocol):
-    """Read access to one resource's informer cache."""
+    """Read access to one resource's informer cache.
+
+    ``add_index(name, fn)`` registers an index (client-go's ``Indexers``): ``fn`` maps an object to the
+    index values it is filed under, and ``by_index(name, value)`` returns the objects filed under
+    ``value`` in no particular order (the fakes sort them, an informer does not). Registering the same name twice keeps the first
+    function (shared informers: every controller asks for the index it needs).
+    """
 
     def get(self, namespace: str | None, name: str) -> Obj | None: ...
 
     def list(
         self, namespace: str | None = None, predicate: Callable[[Obj], bool] | None = None
     ) -> list[Obj]: ...
+
+    def add_index(self, name: str, fn: IndexFunc) -> None: ...
+
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]: ...
 
 
 class Client(Protocol):
