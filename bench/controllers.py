@@ -178,7 +178,8 @@ def available(dep: dict[str, Any], replicas: int) -> bool:
 # -- the server ----------------------------------------------------------------------------------------
 def start_server(data_dir: Path, nodes: int, profile: Path | None) -> Server:
     """``ferry cluster up`` with the sim kubelet on ``nodes`` nodes: detached, or in the foreground under
-    cProfile (as ``bench/apiserver.py`` does)."""
+    cProfile (as ``bench/apiserver.py`` does) with the controllers in the server's process, so that one
+    profile covers both."""
     args = ["cluster", "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--nodes", str(nodes)]
     proc: subprocess.Popen[bytes] | None = None
     if profile is None:
@@ -187,7 +188,7 @@ def start_server(data_dir: Path, nodes: int, profile: Path | None) -> Server:
         data_dir.mkdir(parents=True, exist_ok=True)
         with open(data_dir / "cluster.log", "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-c", PROFILE_RUNNER, str(profile), *args],
+                [sys.executable, "-c", PROFILE_RUNNER, str(profile), *args, "--controllers-in-process"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -195,11 +196,44 @@ def start_server(data_dir: Path, nodes: int, profile: Path | None) -> Server:
     return await_server(data_dir, proc, profile)
 
 
-def peak_rss_mb(server: Server) -> float:
-    for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+def _status_mb(pid: int, field: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
+
+
+def peak_rss_mb(server: Server) -> float:
+    return _status_mb(server.pid, "VmHWM:")
+
+
+def controller_manager_pid(server: Server) -> int | None:
+    """The server's controller-manager child (``ferry.cluster.controllers.process``), if it has one."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == server.pid and b"ferry.cluster.controllers.process" in cmd:
+            return int(entry)
+    return None
+
+
+def cm_cpu_seconds(server: Server) -> float:
+    pid = controller_manager_pid(server)
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the pod watch -------------------------------------------------------------------------------------
@@ -384,6 +418,7 @@ class Window:
     t0: float
     t1: float = 0.0
     server_cpu: float = 0.0
+    cm_cpu: float = 0.0  # the controller-manager child process (0 when the controllers run in-process)
     client_cpu: float = 0.0
     load: float = 0.0
 
@@ -394,12 +429,14 @@ class Phase:
 
     def __enter__(self) -> Window:
         self.cpu0, self.client0 = self.server.cpu_seconds(), time.process_time()
+        self.cm0 = cm_cpu_seconds(self.server)
         self.w.t0 = time.monotonic()
         return self.w
 
     def __exit__(self, *exc: object) -> None:
         self.w.t1 = time.monotonic()
         self.w.server_cpu = self.server.cpu_seconds() - self.cpu0
+        self.w.cm_cpu = cm_cpu_seconds(self.server) - self.cm0
         self.w.client_cpu = time.process_time() - self.client0
         self.w.load = os.getloadavg()[0]
 
@@ -485,8 +522,10 @@ def cpu_row(report: Report, server: Server, w: Window) -> None:
     report.add(
         w.name,
         "CPU, RSS",
-        f"server {w.server_cpu:.1f} s CPU ({w.server_cpu / wall:.0%} of a core) over {wall:.1f} s, bench "
-        f"{w.client_cpu:.1f} s; server RSS {server.rss_mb():.0f} MB (peak {peak_rss_mb(server):.0f} MB); "
+        f"API server {w.server_cpu:.1f} s CPU ({w.server_cpu / wall:.0%} of a core), controller manager "
+        f"{w.cm_cpu:.1f} s ({w.cm_cpu / wall:.0%}) over {wall:.1f} s, bench "
+        f"{w.client_cpu:.1f} s; server RSS {server.rss_mb():.0f} MB (peak {peak_rss_mb(server):.0f} MB), "
+        f"controller manager RSS {_status_mb(controller_manager_pid(server) or 0, 'VmRSS:'):.0f} MB; "
         f"load avg {w.load:.1f}",
     )
 
@@ -524,7 +563,12 @@ async def bench(server: Server, p: Params, report: Report) -> None:
             await client.must("POST", DEPLOYMENTS, deployment(p))
             await wait_deployment(client, watch, p, available, "scale-up", up.t0)
         took = up.t1 - up.t0
-        report.data["scale_up"] = {"seconds": took, "server_cpu_s": up.server_cpu, "window": asdict(up)}
+        report.data["scale_up"] = {
+            "seconds": took,
+            "server_cpu_s": up.server_cpu,
+            "cm_cpu_s": up.cm_cpu,
+            "window": asdict(up),
+        }
         report.add(
             "scale-up",
             f"{p.replicas} replicas available",
@@ -562,6 +606,7 @@ async def bench(server: Server, p: Params, report: Report) -> None:
             "created_per_s": c_rate,
             "deleted_per_s": d_rate,
             "server_cpu_s": ro.server_cpu,
+            "cm_cpu_s": ro.cm_cpu,
             "window": asdict(ro),
         }
         report.add("rollout", "waves (maxSurge, maxUnavailable)", f"{waves} ({surge}, {unavailable})")

@@ -102,6 +102,18 @@ def test_compare_reports_added_modified_removed() -> None:
     assert compare(old, old, POD)[1].empty()
 
 
+def test_compare_skips_equal_subtrees_but_not_values_python_calls_equal() -> None:
+    # Python says True == 1 and 1 == 1.0; JSON does not (true vs 1), and kube treats 1 and 1.0 alike.
+    old = {"metadata": {"annotations": {"a": "x"}}, "data": {"flag": True, "n": 1, "m": {"k": 1}}}
+    new = {"metadata": {"annotations": {"a": "x"}}, "data": {"flag": 1, "n": 1.0, "m": {"k": True}}}
+    added, modified, removed = compare(old, new, DEDUCED)
+    assert sorted(path_string(p) for p in modified.paths()) == [".data.flag", ".data.m.k"]
+    assert added.empty() and removed.empty()
+    # The same content with keys in another order is no change either.
+    reordered = {"data": {"m": {"k": 1}, "n": 1, "flag": True}, "metadata": {"annotations": {"a": "x"}}}
+    assert all(s.empty() for s in compare(old, reordered, DEDUCED))
+
+
 def test_remove_items_drops_emptied_containers() -> None:
     obj = pod(containers=[{"name": "c", "env": [{"name": "A", "value": "1"}]}])
     gone = FieldSet()

@@ -112,7 +112,21 @@ def cluster() -> None:
     help="Node runtime: sim (simulated kubelet, pods get status without processes) or none (API only).",
 )
 @click.option("--nodes", type=click.IntRange(1, 1000), default=1, show_default=True, help="Simulated nodes.")
-def up(data_dir: Path, listen: str, detach: bool, compaction_window: float, runtime: str, nodes: int) -> None:
+@click.option(
+    "--controllers-in-process",
+    is_flag=True,
+    hidden=True,
+    help="Run the controllers in the API server's process (for profiling both together).",
+)
+def up(
+    data_dir: Path,
+    listen: str,
+    detach: bool,
+    compaction_window: float,
+    runtime: str,
+    nodes: int,
+    controllers_in_process: bool,
+) -> None:
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
@@ -134,6 +148,7 @@ def up(data_dir: Path, listen: str, detach: bool, compaction_window: float, runt
         compaction_window_seconds=compaction_window,
         runtime=runtime,
         nodes=nodes,
+        controllers_in_process=controllers_in_process,
     )
 
     def ready(url: str) -> None:

@@ -69,6 +69,9 @@ class ClusterConfig:
     # lands) or "none" (API server and garbage collector only, no workload controllers).
     runtime: str = "sim"
     nodes: int = 1
+    # The controllers run in a child process of their own (the second core), as kube-controller-manager
+    # does; in-process is for profiling them together with the API server.
+    controllers_in_process: bool = False
     components: list[Component] = field(default_factory=list)
 
     @property
@@ -91,6 +94,10 @@ def _runtime_components(config: ClusterConfig) -> list[Component]:
     from ferry.cluster.controllers.registry import controllers_for
     from ferry.cluster.controllers.runtime.manager import controller_manager
 
+    if not config.controllers_in_process:
+        from ferry.cluster.controllers.process import controller_manager_process
+
+        return [controller_manager_process(runtime=config.runtime, nodes=config.nodes)]
     specs = controllers_for(runtime=config.runtime, nodes=config.nodes)
 
     async def manager(ctx: ApiContext, stop: asyncio.Event) -> None:

@@ -120,7 +120,9 @@ CONTROL_PLANE: list[ControllerSpec] = [
     ControllerSpec("job-controller", _job),
     ControllerSpec("job-orphan-pod-controller", _job_orphans),
     ControllerSpec("serviceaccount-controller", _service_accounts),
-    ControllerSpec("default-scheduler", _scheduler, workers=1),
+    # Decisions are serial even with many workers: a sync decides and assumes the pod on its node without
+    # yielding; only the binding POST is awaited, so bindings overlap like kube's binding cycles.
+    ControllerSpec("default-scheduler", _scheduler, workers=16),
 ]
 
 

@@ -29,6 +29,9 @@ One ``sync(key)`` per pod, like one kube-scheduler cycle. It handles pods withou
 **Cache and races.** Node usage is an index fed by the pod handlers (seeded from the lister on the first sync),
 like kube's scheduler cache. A pod is *assumed* on its node when the binding is sent: the next pod already counts
 it, and a stale cache that still shows the pod unbound cannot bind it twice. A failed binding forgets it.
+Everything from reading the pod to assuming it is synchronous (no ``await``), so several workers may run
+``sync`` at once: decisions are still taken one at a time against the assumed usage, and only the binding
+requests overlap (kube runs each binding cycle apart from the scheduling cycle for the same reason).
 **Retry:** pods that did not fit are remembered; a node added or changed (labels, spec, allocatable) and a bound
 pod deleted or finished return their keys, so the runtime re-syncs them.
 """

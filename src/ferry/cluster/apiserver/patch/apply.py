@@ -177,6 +177,18 @@ def _split(obj: Any) -> tuple[dict[str, Any], Any]:
     return copy, fields
 
 
+def _shallow_split(obj: Any) -> tuple[dict[str, Any], Any]:
+    """Like ``_split`` but sharing everything except the top level and metadata: for reading only."""
+    if not isinstance(obj, dict):
+        return {}, None
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return dict(obj), None
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}, meta.get(
+        "managedFields"
+    )
+
+
 def _store(obj: dict[str, Any], managers: dict[tuple[str, str, str, str], Managed]) -> None:
     encoded = encode_managed_fields(managers)
     meta = obj.setdefault("metadata", {})
@@ -384,7 +396,7 @@ def _update_managed_fields(
     """The general path (also what the create fast path must agree with)."""
     new_meta = new.setdefault("metadata", {})
     requested = new_meta.pop("managedFields", None)
-    previous, old_fields = _split(old)
+    previous, old_fields = _shallow_split(old)
     try:
         node = meta or _meta_for(new)
         if subresource or not isinstance(requested, list):

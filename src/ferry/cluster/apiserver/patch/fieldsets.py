@@ -32,12 +32,15 @@ from collections.abc import Iterator
 from functools import cmp_to_key
 from typing import Any
 
+import msgspec
+
 from ferry.cluster.apiserver.patch.errors import PatchError
 from ferry.cluster.apiserver.patch.meta import LIST, STRUCT, TypeNode
 
 PathElement = tuple[str, Any]
 Path = tuple[PathElement, ...]
 ABSENT: Any = object()  # a missing value, distinct from JSON null
+_encode = msgspec.json.encode
 _KIND_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
 
 
@@ -437,11 +440,27 @@ def _all_added(rhs: Any, node: TypeNode, path: Path, added: FieldSet) -> None:
     added.insert(path)
 
 
+def _certainly_same(a: Any, b: Any) -> bool:
+    """A cheap, one-sided test: True only when ``a`` and ``b`` are the same JSON value.
+
+    Python's ``==`` (in C) decides almost every case; it also says ``True == 1``, so the JSON bytes
+    confirm (msgspec, in C). Equal values with keys in another order get False, and the caller then
+    compares them field by field, which is always right. On a status update this skips ``spec`` and
+    ``metadata`` whole instead of comparing every leaf through canonical JSON.
+    """
+    try:
+        return bool(a == b) and _encode(a) == _encode(b)
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return False
+
+
 def _diff(lhs: Any, rhs: Any, node: TypeNode, path: Path, out: tuple[FieldSet, FieldSet, FieldSet]) -> None:
     added, modified, removed = out
     if lhs is ABSENT:
         _all_added(rhs, node, path, added)
         return
+    if rhs is not ABSENT and _certainly_same(lhs, rhs):
+        return  # nothing below differs, so nothing is added, modified or removed
     sides = [v for v in (lhs, rhs) if v is not ABSENT]
     as_map = all(_granular_map(node, v) for v in sides)
     as_list = all(_granular_list(node, v) for v in sides)

@@ -277,18 +277,56 @@ class ControllerRunner:
                 self.queue.done(key)
 
 
+@dataclass(frozen=True)
+class Connection:
+    """Where the controllers' clients connect, and how each identity gets its bearer token.
+
+    In the API server's own process (tests, ``local_connection``) tokens are minted and registered with
+    the authenticator directly. In the controller-manager process (``ferry.cluster.controllers.process``)
+    the API server's process minted them beforehand and ``issue_token`` looks them up by agent name.
+    """
+
+    server_url: str
+    ca_file: str | None
+    issue_token: Callable[[UserInfo, str], str]
+    revoke_token: Callable[[str], None] = lambda token: None
+
+
+def local_connection(ctx: ApiContext) -> Connection:
+    """A connection to the API server of ``ctx``, registering fresh tokens with its authenticator."""
+
+    def issue(user: UserInfo, agent: str) -> str:
+        token = secrets.token_hex(32)
+        ctx.authenticator.tokens[token] = user
+        return token
+
+    def revoke(token: str) -> None:
+        ctx.authenticator.tokens.pop(token, None)
+
+    return Connection(ctx.settings.server_url, ctx.settings.ca_file or None, issue, revoke)
+
+
+def controller_user(name: str) -> UserInfo:
+    """The identity controller ``name`` acts as (its service account in kube-system)."""
+    groups = ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated")
+    return UserInfo(f"system:serviceaccount:kube-system:{name}", groups)
+
+
+SHARED_INFORMERS = "shared-informers"  # the agent name of the informers' client
+
+
 class ControllerManager:
-    """Runs ``controllers`` against the API server of ``ctx`` until ``stop`` is set."""
+    """Runs ``controllers`` against the API server of ``ctx`` (or a ``Connection``) until ``stop`` is set."""
 
     def __init__(
         self,
-        ctx: ApiContext,
+        ctx: ApiContext | Connection,
         stop: asyncio.Event,
         controllers: Sequence[ControllerSpec] = (),
         *,
         settings: ManagerSettings | None = None,
     ) -> None:
-        self.ctx = ctx
+        self.connection = ctx if isinstance(ctx, Connection) else local_connection(ctx)
         self.stop = stop
         self.specs = list(controllers)
         self.settings = settings or ManagerSettings()
@@ -299,21 +337,17 @@ class ControllerManager:
         self.informers: InformerFactory | None = None
 
     def _client(self, user: UserInfo, agent: str) -> ApiClient:
-        token = secrets.token_hex(32)
-        self.ctx.authenticator.tokens[token] = user
+        token = self.connection.issue_token(user, agent)
         self._tokens.append(token)
         ua = f"kube-controller-manager/{VERSION_INFO['gitVersion']} (linux/amd64) kubernetes/ferry/{agent}"
-        s = self.ctx.settings
-        client = ApiClient(s.server_url, token, ca_file=s.ca_file or None, user_agent=ua)
+        c = self.connection
+        client = ApiClient(c.server_url, token, ca_file=c.ca_file, user_agent=ua)
         self._clients.append(client)
         return client
 
     def _build(self, factory: InformerFactory) -> None:
         for spec in self.specs:
-            groups = ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated")
-            client = self._client(
-                UserInfo(f"system:serviceaccount:kube-system:{spec.name}", groups), spec.name
-            )
+            client = self._client(controller_user(spec.name), spec.name)
             recorder = EventRecorder(client, spec.name, clock=self.settings.clock)
             self._recorders.append(recorder)
             cctx = ControllerContext(spec.name, client, recorder, self.settings.clock, factory)
@@ -332,7 +366,7 @@ class ControllerManager:
     async def run(self) -> None:
         if not self.specs:
             return
-        factory = InformerFactory(self._client(INFORMER_USER, "shared-informers"), self.settings.informer)
+        factory = InformerFactory(self._client(INFORMER_USER, SHARED_INFORMERS), self.settings.informer)
         self.informers = factory
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -370,7 +404,7 @@ class ControllerManager:
             for client in self._clients:
                 await client.close()
             for token in self._tokens:
-                self.ctx.authenticator.tokens.pop(token, None)
+                self.connection.revoke_token(token)
 
     async def _resync(self, factory: InformerFactory) -> None:
         period = self.settings.resync_period_seconds
