@@ -13,8 +13,11 @@ from typing import Any
 import click
 
 from ferry import __version__
+from ferry.cli.build import build
+from ferry.cli.ci import ci
 from ferry.cli.cluster import cluster
 from ferry.cli.demo import demo
+from ferry.cli.registry import registry
 
 
 class FerryGroup(click.Group):
@@ -42,5 +45,8 @@ def main() -> None:
     """ferry takes a merged pull request to production on Kubernetes, safely, and shows every step."""
 
 
+main.add_command(build)
+main.add_command(ci)
 main.add_command(cluster)
 main.add_command(demo)
+main.add_command(registry)
