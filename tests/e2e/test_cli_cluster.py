@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.conftest import ferry
 
@@ -55,3 +59,55 @@ def test_listen_on_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
         assert "Traceback" not in busy.stderr
     finally:
         ferry("cluster", "down", "--data-dir", str(first))
+
+
+def _v2(host_port: str) -> int:
+    with urllib.request.urlopen(f"http://{host_port}/v2/", timeout=5) as resp:
+        return int(resp.status)
+
+
+def test_the_cluster_serves_the_registry_and_stops_it(tmp_path: Path) -> None:
+    data = tmp_path / "c"
+    up = ferry("cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    try:
+        registry = json.loads((data / "cluster.json").read_text())["registry"]
+        assert registry.startswith("127.0.0.1:") and not registry.endswith(":5000")  # any free port with :0
+        assert f"registry serving on {registry}" in up.stdout
+        assert f"registry: {registry}" in ferry("cluster", "status", "--data-dir", str(data)).stdout
+        assert _v2(registry) == 200
+        assert (data / "registry" / "registry.lock").exists()
+    finally:
+        ferry("cluster", "down", "--data-dir", str(data))
+    with pytest.raises(OSError):
+        _v2(registry)
+
+
+def test_registry_off_and_a_busy_registry_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        clash = ferry(
+            "cluster",
+            "up",
+            "--detach",
+            "--data-dir",
+            str(tmp_path / "a"),
+            "--listen",
+            "127.0.0.1:0",
+            "--registry",
+            str(port),
+            check=False,
+        )
+        assert clash.returncode == 1 and "Traceback" not in clash.stderr
+        assert f"cannot serve the registry on 127.0.0.1:{port}" in clash.stderr
+    data = tmp_path / "b"
+    ferry(
+        "cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0", "--registry", "off"
+    )
+    try:
+        assert json.loads((data / "cluster.json").read_text())["registry"] is None
+        status = ferry("cluster", "status", "--data-dir", str(data)).stdout.splitlines()
+        assert status[0].startswith("running:") and not any(line.startswith("registry:") for line in status)
+    finally:
+        ferry("cluster", "down", "--data-dir", str(data))

@@ -119,6 +119,8 @@ class Server:
                     str(self.data_dir),
                     "--listen",
                     f"127.0.0.1:{self.port}",
+                    "--registry",
+                    "0",  # a fixed API port would otherwise put the registry on 5000 (auto), shared by clusters
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

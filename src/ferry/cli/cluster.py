@@ -113,6 +113,14 @@ def cluster() -> None:
 )
 @click.option("--nodes", type=click.IntRange(1, 1000), default=1, show_default=True, help="Simulated nodes.")
 @click.option(
+    "--registry",
+    "registry_listen",
+    default="auto",
+    show_default=True,
+    help="PORT (or HOST:PORT, host = --listen's) of the embedded OCI registry; auto: 5000, or any free "
+    "port when --listen asks for one; off: no registry.",
+)
+@click.option(
     "--controllers-in-process",
     is_flag=True,
     hidden=True,
@@ -125,18 +133,20 @@ def up(
     compaction_window: float,
     runtime: str,
     nodes: int,
+    registry_listen: str,
     controllers_in_process: bool,
 ) -> None:
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
+    registry_port = _registry_port(registry_listen, host, port)
     holder = _lock_holder(data_dir)
     if holder is not None:
         state = _state(data_dir) or {}
         where = f", {state['server']}" if state.get("server") else ""
         raise click.ClickException(f"a cluster is already running on {data_dir} (pid {holder or '?'}{where})")
     if detach:
-        _up_detached(data_dir, listen, compaction_window, runtime, nodes)
+        _up_detached(data_dir, listen, compaction_window, runtime, nodes, registry_listen)
         return
     from ferry.cluster.server import ClusterConfig, ClusterError, run_cluster
 
@@ -149,10 +159,14 @@ def up(
         runtime=runtime,
         nodes=nodes,
         controllers_in_process=controllers_in_process,
+        registry_port=registry_port,
     )
 
     def ready(url: str) -> None:
         console.print(f"ferry cluster serving on [bold]{url}[/bold] (data in {data_dir})")
+        registry = (_state(data_dir) or {}).get("registry")
+        if registry:
+            console.print(f"registry serving on [bold]{registry}[/bold]")
         console.print(f"export KUBECONFIG={config.kubeconfig}")
         sys.stdout.flush()
 
@@ -172,7 +186,25 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def _up_detached(data_dir: Path, listen: str, compaction_window: float, runtime: str, nodes: int) -> None:
+def _registry_port(value: str, host: str, api_port: int) -> int | None:
+    """``--registry``: None for off; a port (0 = any free one)."""
+    if value == "off":
+        return None
+    if value == "auto":
+        return 5000 if api_port != 0 else 0
+    reg_host, sep, port = value.rpartition(":")
+    if sep and reg_host.strip("[]") != host:
+        raise click.BadParameter(
+            f"the registry serves on the cluster's host {host}, not {reg_host}", param_hint="--registry"
+        )
+    if not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"{value!r} is not PORT, HOST:PORT, auto or off", param_hint="--registry")
+    return int(port)
+
+
+def _up_detached(
+    data_dir: Path, listen: str, compaction_window: float, runtime: str, nodes: int, registry: str
+) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "cluster.log"
     with open(log_path, "ab") as logf:
@@ -193,6 +225,8 @@ def _up_detached(data_dir: Path, listen: str, compaction_window: float, runtime:
                 runtime,
                 "--nodes",
                 str(nodes),
+                "--registry",
+                registry,
             ],
             stdout=logf,
             stderr=subprocess.STDOUT,
@@ -206,6 +240,8 @@ def _up_detached(data_dir: Path, listen: str, compaction_window: float, runtime:
             console.print(
                 f"ferry cluster serving on [bold]{state['server']}[/bold] (pid {proc.pid}, log {log_path})"
             )
+            if state.get("registry"):
+                console.print(f"registry serving on [bold]{state['registry']}[/bold]")
             console.print(f"export KUBECONFIG={data_dir / 'kubeconfig'}")
             return
         if proc.poll() is not None:
@@ -232,6 +268,8 @@ def status(data_dir: Path) -> None:
     console.print(
         f"running: pid {state['pid']}, {state['server']}, Kubernetes {kube}, ready: {'yes' if ready == 'ok' else 'no'}"
     )
+    if state.get("registry"):
+        console.print(f"registry: {state['registry']}")
     console.print(f"export KUBECONFIG={state['kubeconfig']}")
     if ready != "ok":
         sys.exit(1)

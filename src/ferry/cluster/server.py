@@ -44,6 +44,7 @@ from ferry.cluster.controllers.garbagecollector import garbage_collector
 from ferry.cluster.crds import watch_crds
 from ferry.cluster.resources.catalog import Catalog
 from ferry.cluster.store import Store
+from ferry.registry.server import RegistryLocked, RegistrySettings, RunningRegistry, start_registry
 
 log = logging.getLogger("ferry.cluster")
 
@@ -72,6 +73,9 @@ class ClusterConfig:
     # The controllers run in a child process of their own (the second core), as kube-controller-manager
     # does; in-process is for profiling them together with the API server.
     controllers_in_process: bool = False
+    # The embedded OCI registry (ferry.registry.server), on the cluster's host; None: no registry; 0: any
+    # free port. Its data lives in <data_dir>/registry.
+    registry_port: int | None = 5000
     components: list[Component] = field(default_factory=list)
 
     @property
@@ -104,6 +108,22 @@ def _runtime_components(config: ClusterConfig) -> list[Component]:
         await controller_manager(ctx, stop, specs)
 
     return [manager]
+
+
+async def _start_registry(config: ClusterConfig) -> RunningRegistry:
+    settings = RegistrySettings(
+        data_dir=config.data_dir / "registry", host=config.host, port=config.registry_port or 0
+    )
+    try:
+        registry = await start_registry(settings)
+    except RegistryLocked as e:
+        raise ClusterError(str(e)) from None
+    except OSError as e:
+        raise ClusterError(
+            f"cannot serve the registry on {config.host}:{config.registry_port}: {e.strerror or e}"
+        ) from None
+    log.info("registry serving on %s", registry.url)
+    return registry
 
 
 def _admin_token(data_dir: Path) -> str:
@@ -206,6 +226,7 @@ async def run_cluster(
     )
     await store.open()
     runner: web.AppRunner | None = None
+    registry: RunningRegistry | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
         tls = ensure_tls(data / "pki", hosts=[config.host])
@@ -227,6 +248,8 @@ async def run_cluster(
         settings.server_address = f"{config.host}:{port}"
         settings.server_url = server_url
         settings.ca_file = str(tls.ca_cert)
+        if config.registry_port is not None:
+            registry = await _start_registry(config)
         crd_ready = asyncio.Event()
         tasks.append(asyncio.create_task(watch_crds(ctx, stop, crd_ready), name="crd-watcher"))
         await crd_ready.wait()
@@ -248,6 +271,7 @@ async def run_cluster(
                     "port": port,
                     "host": config.host,
                     "kubeconfig": str(config.kubeconfig),
+                    "registry": registry.host_port if registry is not None else None,
                 }
             ),
         )
@@ -269,6 +293,8 @@ async def run_cluster(
                 await t
         if runner is not None:
             await runner.cleanup()
+        if registry is not None:
+            await registry.stop()
         await store.close()
         with contextlib.suppress(FileNotFoundError):
             config.state_file.unlink()

@@ -15,7 +15,13 @@ from ferry.cluster.controllers.endpoints import ENDPOINTS, PODS, SERVICES, Endpo
 from ferry.cluster.controllers.endpointslices import SLICES, EndpointSliceController
 from ferry.cluster.controllers.job import JOBS, JobController, OrphanPodFinalizerController
 from ferry.cluster.controllers.replicaset.controller import SPEC as REPLICASET
-from ferry.cluster.controllers.runtime.manager import ControllerContext, ControllerSpec, Handlers, HandlerSet
+from ferry.cluster.controllers.runtime.manager import (
+    ControllerContext,
+    ControllerSpec,
+    Handlers,
+    HandlerSet,
+    SyncResult,
+)
 from ferry.cluster.controllers.scheduler import Scheduler
 from ferry.cluster.controllers.serviceaccounts import NAMESPACES, SERVICE_ACCOUNTS, ServiceAccountsController
 from ferry.cluster.kubelet.sim import SimConfig, SimRuntime
@@ -36,8 +42,8 @@ class SchedulerController:
             NODES: Handlers(s.on_node_add, s.on_node_update, s.on_node_delete),
         }
 
-    async def sync(self, key: str) -> None:
-        await self.scheduler.sync(key)
+    async def sync(self, key: str) -> SyncResult | None:
+        return await self.scheduler.sync(key)
 
 
 class SimKubeletController:

@@ -32,8 +32,9 @@ it, and a stale cache that still shows the pod unbound cannot bind it twice. A f
 Everything from reading the pod to assuming it is synchronous (no ``await``), so several workers may run
 ``sync`` at once: decisions are still taken one at a time against the assumed usage, and only the binding
 requests overlap (kube runs each binding cycle apart from the scheduling cycle for the same reason).
-**Retry:** pods that did not fit are remembered; a node added or changed (labels, spec, allocatable) and a bound
-pod deleted or finished return their keys, so the runtime re-syncs them.
+**Retry:** pods that did not fit are remembered; a node added or changed (labels, spec, allocatable) returns all
+their keys, a bound pod deleted or finished returns the keys of those that now fit on its node (as many as fit
+together), and each failed attempt asks to be retried after ``UNSCHEDULABLE_RETRY_SECONDS`` anyway.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.cluster.controllers.runtime import types as rt
+from ferry.cluster.controllers.runtime.manager import SyncResult
 from ferry.cluster.controllers.runtime.types import ApiStatusError, Client, Clock, EventRecorder, Lister, Obj
 from ferry.cluster.resources.quantity import QuantityError, parse_quantity
 
@@ -52,6 +54,9 @@ UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoS
 DEFAULT_MILLI_CPU = 100  # kube's non-zero request defaults, used for scoring only
 DEFAULT_MEMORY = 200 * 1024 * 1024
 _ZERO_IP = "0.0.0.0"
+# An unschedulable pod is tried again this long after its last attempt even without an event (kube
+# flushes its unschedulable queue every 30 s), in case freed capacity went to other pods first.
+UNSCHEDULABLE_RETRY_SECONDS = 30.0
 _FIT_ORDER = ("cpu", "memory", "ephemeral-storage")  # then extended resources by name
 
 Req = dict[str, int]  # resource name -> amount (cpu in millicores, everything else in units)
@@ -219,18 +224,48 @@ class Scheduler:
         return [rt.key_of(pod)] if _wants(pod) else []
 
     def on_pod_update(self, old: Obj, new: Obj) -> list[str]:
-        was_counted = (new.get("metadata") or {}).get("uid") in self._bound
+        info = self._bound.get(str((new.get("metadata") or {}).get("uid")))
         self._observe(new)
         if _wants(new):
             return [rt.key_of(new)]
-        freed = was_counted and (new.get("metadata") or {}).get("uid") not in self._bound
-        return sorted(self._unschedulable) if freed else []
+        freed = info is not None and (new.get("metadata") or {}).get("uid") not in self._bound
+        return self._fitting_now(info.node) if freed and info is not None else []
 
     def on_pod_delete(self, pod: Obj) -> list[str]:
         uid = str((pod.get("metadata") or {}).get("uid"))
         self._unschedulable.discard(rt.key_of(pod))
+        info = self._bound.get(uid)
         freed = self._forget(uid)
-        return sorted(self._unschedulable) if freed else []
+        return self._fitting_now(info.node) if freed and info is not None else []
+
+    def _fitting_now(self, node_name: str) -> list[str]:
+        """The unschedulable pods that now fit on ``node_name``, as many as fit together (greedy, by key).
+
+        Capacity freed on one node can help only pods that fit on that node, and only as many as it
+        holds: requeueing every unschedulable pod on every freed slot would cost (pending pods x nodes)
+        filter calls per deletion, which at thousands of pending pods stalls the scheduler (kube's
+        queueing hints make the same cut). Pods left out are retried after ``UNSCHEDULABLE_RETRY_SECONDS``.
+        """
+        node = self.nodes.get(None, node_name)
+        if node is None or not self._unschedulable:
+            return []
+        base = self._usage.get(node_name) or _Usage()
+        trial = _Usage(base.pods, Counter(base.requested), Counter(base.nonzero), Counter(base.ports))
+        out = []
+        for key in sorted(self._unschedulable):
+            pod = self.pods.get(*rt.split_key(key))
+            if pod is None or not _wants(pod):
+                continue
+            req, nonzero = pod_requests(pod)
+            ports = _host_ports(pod)
+            if self._filter(pod, req, ports, node, usage=trial):
+                continue
+            out.append(key)
+            trial.pods += 1
+            trial.requested.update(req)
+            trial.nonzero.update(nonzero)
+            trial.ports.update(ports)
+        return out
 
     def on_node_add(self, node: Obj) -> list[str]:
         return sorted(self._unschedulable)
@@ -280,7 +315,7 @@ class Scheduler:
         return True
 
     # -- one scheduling cycle --------------------------------------------------------------------------
-    async def sync(self, key: str) -> None:
+    async def sync(self, key: str) -> SyncResult | None:
         if not self._seeded:
             self._seeded = True
             for p in self.pods.list():
@@ -290,7 +325,7 @@ class Scheduler:
         uid = str(((pod or {}).get("metadata") or {}).get("uid"))
         if pod is None or not _wants(pod) or uid in self._assumed:
             self._unschedulable.discard(key)
-            return
+            return None
         nodes = self.nodes.list()
         req, nonzero = pod_requests(pod)
         ports = _host_ports(pod)
@@ -309,11 +344,14 @@ class Scheduler:
                 message = f"0/{len(nodes)} nodes are available: {', '.join(histogram)}."
             self._unschedulable.add(key)
             await self._mark_unschedulable(pod, message)
-            return
+            return SyncResult(requeue_after_seconds=UNSCHEDULABLE_RETRY_SECONDS)
         best = min(feasible, key=lambda n: self._rank(n, nonzero))
         await self._bind(pod, str(best["metadata"]["name"]))
+        return None
 
-    def _filter(self, pod: Obj, req: Req, ports: tuple[Port, ...], node: Obj) -> list[str]:
+    def _filter(
+        self, pod: Obj, req: Req, ports: tuple[Port, ...], node: Obj, usage: _Usage | None = None
+    ) -> list[str]:
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
         if (node.get("spec") or {}).get("unschedulable") and not any(
             tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations
@@ -324,7 +362,8 @@ class Scheduler:
             return [f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"]
         if not matches_node_affinity(pod, node):
             return ["node(s) didn't match Pod's node affinity/selector"]
-        usage = self._usage.get(str(node["metadata"]["name"])) or _Usage()
+        if usage is None:
+            usage = self._usage.get(str(node["metadata"]["name"])) or _Usage()
         if ports and _ports_conflict(ports, usage.ports):
             return ["node(s) didn't have free ports for the requested pod ports"]
         alloc = _allocatable(node)
