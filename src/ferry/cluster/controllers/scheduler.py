@@ -40,6 +40,7 @@ together), and each failed attempt asks to be retried after ``UNSCHEDULABLE_RETR
 from __future__ import annotations
 
 import copy
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,7 +203,14 @@ def _ports_conflict(want: tuple[Port, ...], used: Counter[Port]) -> bool:
 
 def _allocatable(node: Obj) -> Req:
     alloc = (node.get("status") or {}).get("allocatable") or {}
-    return {k: _amount(k, v) for k, v in alloc.items()}
+    return _parsed_allocatable(tuple(sorted((k, str(v)) for k, v in alloc.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_allocatable(items: tuple[tuple[str, str], ...]) -> Req:
+    """Parsing quantities is most of a filter's cost, and nodes' allocatable rarely changes: remember
+    the parse per distinct value. The dict is shared: callers only read it."""
+    return {k: _amount(k, v) for k, v in items}
 
 
 class Scheduler:

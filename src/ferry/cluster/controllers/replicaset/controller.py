@@ -248,8 +248,7 @@ class ReplicaSetController:
         # controlled by anyone else could only be skipped by the claim, so they are never read.
         candidates = controlled_by(self.pods, rs, include_orphans=True)
         facts = self.facts.facts(key, selector, template_labels_of(rs), candidates)
-        active = [(p, f) for p, f in zip(candidates, facts, strict=True) if f.active]
-        claimed = await self._claim(rs, active)
+        claimed = await self._claim(rs, candidates, facts)
         pods = [p for p, _ in claimed]
 
         manage_error: Exception | None = None
@@ -257,12 +256,13 @@ class ReplicaSetController:
             manage_error = await self._manage(rs, pods)
         now = self.clock.now()
         min_ready = min_ready_seconds_of(rs)
-        counts = (
-            len(claimed),
-            sum(1 for _, f in claimed if f.fully_labeled),
-            sum(1 for _, f in claimed if f.ready),
-            sum(1 for _, f in claimed if f.is_available(min_ready, now)),
-        )
+        fully_labeled = ready = available = 0
+        for _, f in claimed:
+            fully_labeled += f.fully_labeled
+            if f.ready:
+                ready += 1
+                available += f.is_available(min_ready, now)
+        counts = (len(claimed), fully_labeled, ready, available)
         new_status = status_from_counts(rs, counts, manage_error, now)
         updated = await update_status(self.client, rs, new_status)
         if manage_error is not None:
@@ -314,37 +314,43 @@ class ReplicaSetController:
         return out
 
     # -- claiming ----------------------------------------------------------------------------------
-    async def _claim(self, rs: Obj, pods: list[tuple[Obj, PodFacts]]) -> list[tuple[Obj, PodFacts]]:
-        """Keep, adopt or release each pod; raises the first error after trying them all."""
+    async def _claim(self, rs: Obj, pods: list[Obj], facts: list[PodFacts]) -> list[tuple[Obj, PodFacts]]:
+        """Keep, adopt or release each active pod; raises the first error after trying them all.
+
+        The common case, an active pod we control whose labels still match, is decided in one pass
+        over the memoised facts; only the pods that need a write (release, adopt) take the slow path.
+        """
         uid = _meta(rs).get("uid")
         deleting = bool(_meta(rs).get("deletionTimestamp"))
         claimed: list[tuple[Obj, PodFacts]] = []
-        errors: list[Exception] = []
-        can_adopt: list[Exception | None] = []  # the live re-check, done once per pass
-        for pod, facts in pods:
-            owner_uid, matches = facts.controller_uid, facts.matches
-            if owner_uid is not None:
-                if owner_uid != uid:
-                    continue
-                if matches:
-                    claimed.append((pod, facts))
+        to_release: list[Obj] = []
+        to_adopt: list[tuple[Obj, PodFacts]] = []
+        for pod, f in zip(pods, facts, strict=True):
+            if not f.active:  # terminal or being deleted (an active pod has no deletionTimestamp)
+                continue
+            owner = f.controller_uid
+            if owner == uid:
+                if f.matches:
+                    claimed.append((pod, f))
                 elif not deleting:
-                    try:
-                        await self._release(rs, pod)
-                    except Exception as err:
-                        errors.append(err)
-                continue
-            if deleting or not matches or _meta(pod).get("deletionTimestamp"):
-                continue
-            if _meta(rs).get("namespace") and _meta(rs).get("namespace") != _meta(pod).get("namespace"):
-                continue
+                    to_release.append(pod)
+            elif owner is None and f.matches and not deleting:
+                to_adopt.append((pod, f))
+        errors: list[Exception] = []
+        for pod in to_release:
+            try:
+                await self._release(rs, pod)
+            except Exception as err:
+                errors.append(err)
+        can_adopt: list[Exception | None] = []  # the live re-check, done once per pass
+        for pod, f in to_adopt:
             try:
                 await self._adopt(rs, pod, can_adopt)
             except Exception as err:
                 if not (isinstance(err, ApiStatusError) and err.not_found):  # NotFound: the pod is gone
                     errors.append(err)
                 continue
-            claimed.append((pod, facts))
+            claimed.append((pod, f))
         if errors:
             raise errors[0]
         return claimed
