@@ -10,24 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ferry.cluster.controllers import process
-from tests.integration.conftest import Cluster
+from tests.integration.conftest import Cluster, eventually
 
 DEPLOY_PATH = "/apis/apps/v1/namespaces/default/deployments"
-
-
-async def _eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
 
 
 def _children() -> set[int]:
@@ -81,22 +69,22 @@ async def test_the_child_reconciles_is_restarted_after_a_crash_and_stops_with_th
             body = (await api.get(f"{DEPLOY_PATH}/web")).body
             return int((body.get("status") or {}).get("availableReplicas") or 0) == n
 
-        await _eventually(lambda: available(2))
+        await eventually(lambda: available(2), timeout=30.0)
         minted = set(cluster.ctx.authenticator.tokens) - tokens_before
         assert len(minted) == 1 + len(process.controllers_for(runtime="sim", nodes=1))
         users = {cluster.ctx.authenticator.tokens[t].name for t in minted}
         assert "system:serviceaccount:kube-system:deployment-controller" in users
 
-        (first,) = await _eventually(lambda: asyncio.sleep(0, _children() or None))
+        (first,) = await eventually(lambda: asyncio.sleep(0, _children() or None), timeout=30.0)
         os.kill(first, signal.SIGKILL)
-        (second,) = await _eventually(lambda: asyncio.sleep(0, (_children() - {first}) or None))
+        (second,) = await eventually(lambda: asyncio.sleep(0, (_children() - {first}) or None), timeout=30.0)
         assert second != first
         # The restarted child carries on reconciling: a scale-up reaches available.
         patch = await api.patch(
             f"{DEPLOY_PATH}/web", {"spec": {"replicas": 3}}, content_type="application/merge-patch+json"
         )
         assert patch.status == 200, patch.body
-        await _eventually(lambda: available(3))
+        await eventually(lambda: available(3), timeout=30.0)
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)

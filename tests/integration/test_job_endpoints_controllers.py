@@ -9,7 +9,7 @@ informers. There is no kubelet here: the test plays it by writing pod status.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from ferry.cluster.controllers.runtime.manager import (
     ManagerSettings,
 )
 from ferry.cluster.controllers.serviceaccounts import NAMESPACES, SERVICE_ACCOUNTS, ServiceAccountsController
-from tests.integration.conftest import Api, Cluster
+from tests.integration.conftest import Api, Cluster, eventually
 
 NODES = "v1/nodes"
 PODS_PATH = "/api/v1/namespaces/default/pods"
@@ -80,17 +80,6 @@ async def running(cluster: Cluster) -> AsyncIterator[Api]:
         await task
 
 
-async def _eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def _get(api: Api, path: str) -> Any:
     resp = await api.get(path)
     return resp.body if resp.status == 200 else None
@@ -122,7 +111,7 @@ async def test_a_job_runs_a_pod_to_completion_and_releases_its_finalizer(running
         pods = (await _get(api, PODS_PATH))["items"]
         return pods[0] if len(pods) == 1 else None
 
-    pod = await _eventually(one_pod)
+    pod = await eventually(one_pod)
     assert pod["metadata"]["finalizers"] == [TRACKING_FINALIZER]
     assert pod["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "pi"
     name = pod["metadata"]["name"]
@@ -149,7 +138,7 @@ async def test_a_job_runs_a_pod_to_completion_and_releases_its_finalizer(running
         status = (await _get(api, f"{JOBS_PATH}/pi"))["status"]
         return status if any(c["type"] == "Complete" for c in status.get("conditions") or []) else None
 
-    status = await _eventually(complete)
+    status = await eventually(complete)
     assert status["succeeded"] == 1
     assert [(c["type"], c["reason"]) for c in status["conditions"]] == [
         ("SuccessCriteriaMet", "CompletionsReached"),
@@ -190,7 +179,7 @@ async def test_a_service_gets_endpoints_and_a_slice_and_a_namespace_its_default_
         ep = await _get(api, "/api/v1/namespaces/default/endpoints/web")
         return ep if ep and ep.get("subsets") else None
 
-    ep = await _eventually(endpoints)
+    ep = await eventually(endpoints)
     assert ep["subsets"][0]["addresses"][0]["ip"] == "10.244.0.7"
     assert ep["subsets"][0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
 
@@ -199,12 +188,12 @@ async def test_a_service_gets_endpoints_and_a_slice_and_a_namespace_its_default_
         mine = [s for s in items if s["metadata"]["labels"].get("kubernetes.io/service-name") == "web"]
         return mine if mine and mine[0].get("endpoints") else None
 
-    (eps,) = await _eventually(slice_with_endpoint)
+    (eps,) = await eventually(slice_with_endpoint)
     assert eps["metadata"]["name"].startswith("web-")
     assert eps["endpoints"][0]["conditions"] == {"ready": True, "serving": True, "terminating": False}
 
     assert (await api.post("/api/v1/namespaces", {"metadata": {"name": "team"}})).status == 201
-    assert await _eventually(lambda: _get(api, "/api/v1/namespaces/team/serviceaccounts/default"))
+    assert await eventually(lambda: _get(api, "/api/v1/namespaces/team/serviceaccounts/default"))
 
 
 async def test_a_failed_pod_fails_a_job_without_retries_and_deleting_the_job_frees_its_pods(
@@ -230,7 +219,7 @@ async def test_a_failed_pod_fails_a_job_without_retries_and_deleting_the_job_fre
         pods = (await _get(api, PODS_PATH))["items"]
         return pods if len(pods) == 2 else None
 
-    first, second = await _eventually(two_pods)
+    first, second = await eventually(two_pods)
     await _set_pod_status(api, first["metadata"]["name"], {"phase": "Failed"})
 
     async def failed() -> Any:
@@ -243,10 +232,10 @@ async def test_a_failed_pod_fails_a_job_without_retries_and_deleting_the_job_fre
         pod = await _get(api, f"{PODS_PATH}/{second['metadata']['name']}")
         return pod is None or pod["metadata"].get("deletionTimestamp")
 
-    assert await _eventually(terminating)
+    assert await eventually(terminating)
     resp = await api.delete(f"{PODS_PATH}/{second['metadata']['name']}", {"gracePeriodSeconds": 0})
     assert resp.status in (200, 404), resp.body
-    status = await _eventually(failed)
+    status = await eventually(failed)
     assert [(c["type"], c["reason"]) for c in status["conditions"]] == [
         ("FailureTarget", "BackoffLimitExceeded"),
         ("Failed", "BackoffLimitExceeded"),
@@ -258,7 +247,7 @@ async def test_a_failed_pod_fails_a_job_without_retries_and_deleting_the_job_fre
     async def no_pods() -> Any:
         return (await _get(api, PODS_PATH))["items"] == []
 
-    assert await _eventually(no_pods)
+    assert await eventually(no_pods)
 
 
 async def test_deleting_a_running_job_leaves_no_pod_stuck_on_the_tracking_finalizer(running: Api) -> None:
@@ -281,10 +270,10 @@ async def test_deleting_a_running_job_leaves_no_pod_stuck_on_the_tracking_finali
             pods if len(pods) == 1 and pods[0]["metadata"].get("finalizers") == [TRACKING_FINALIZER] else None
         )
 
-    await _eventually(pod_with_finalizer)
+    await eventually(pod_with_finalizer)
     assert (await api.delete(f"{JOBS_PATH}/long", {"propagationPolicy": "Background"})).status == 200
 
     async def no_pods() -> Any:
         return (await _get(api, PODS_PATH))["items"] == []
 
-    assert await _eventually(no_pods)  # GC deletes the pod; the orphan-pod controller strips the finalizer
+    assert await eventually(no_pods)  # GC deletes the pod; the orphan-pod controller strips the finalizer

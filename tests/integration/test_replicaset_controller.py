@@ -9,26 +9,14 @@ down.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ferry.cluster.controllers.replicaset import SPEC
 from ferry.cluster.controllers.runtime.manager import ControllerManager, ManagerSettings
-from tests.integration.conftest import Api, Cluster
+from tests.integration.conftest import Api, Cluster, eventually
 
 RS_PATH = "/apis/apps/v1/namespaces/default/replicasets"
 PODS_PATH = "/api/v1/namespaces/default/pods"
-
-
-async def _eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def _pods(api: Api) -> list[dict[str, Any]]:
@@ -73,7 +61,7 @@ async def test_the_controller_converges_against_the_real_api(cluster: Cluster) -
             owned = _owned(await _pods(api), uid)
             return owned if len(owned) == 3 else None
 
-        owned = await _eventually(three_owned)
+        owned = await eventually(three_owned)
         assert "orphan" in {p["metadata"]["name"] for p in owned}  # adopted, so only 2 were created
         ref = next(r for r in owned[0]["metadata"]["ownerReferences"] if r["uid"] == uid)
         assert ref == {
@@ -89,7 +77,7 @@ async def test_the_controller_converges_against_the_real_api(cluster: Cluster) -
             got = (await api.get(f"{RS_PATH}/web")).body
             return got.get("status", {}).get("replicas") == 3 and got["status"].get("observedGeneration") == 1
 
-        await _eventually(status_replicas_3)
+        await eventually(status_replicas_3)
 
         # Relabel one pod: it is released and replaced.
         patched = await api.patch(f"{PODS_PATH}/orphan", {"metadata": {"labels": {"app": "debug"}}})
@@ -100,7 +88,7 @@ async def test_the_controller_converges_against_the_real_api(cluster: Cluster) -
             orphan_now = next(p for p in pods if p["metadata"]["name"] == "orphan")
             return not orphan_now["metadata"].get("ownerReferences") and len(_owned(pods, uid)) == 3
 
-        await _eventually(released)
+        await eventually(released)
 
         # Scale down to 1.
         scaled = await api.patch(f"{RS_PATH}/web", {"spec": {"replicas": 1}})
@@ -110,7 +98,7 @@ async def test_the_controller_converges_against_the_real_api(cluster: Cluster) -
             got = (await api.get(f"{RS_PATH}/web")).body
             return len(_owned(await _pods(api), uid)) == 1 and got["status"].get("replicas") == 1
 
-        await _eventually(one_left)
+        await eventually(one_left)
     finally:
         stop.set()
         await task
