@@ -51,6 +51,7 @@ __all__ = [
 CONFIG_NAME = "ferry.yaml"
 DEFAULT_TEST_TIMEOUT_SECONDS = 600.0
 _SERVICE_KEYS = ("path", "version", "test", "testTimeoutSeconds", "dependsOn", "image")
+_DELIVERY_KEYS = ("chart", "configChecksums")  # ferry.delivery.platform reads and checks these
 _VERSION_KINDS = ("file", "pyproject", "packageJson")
 _HOST_RE = re.compile(r"([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?")
 
@@ -163,8 +164,9 @@ def parse_project(text: str, root: Path, *, check_paths: bool = True) -> Project
     if "services" in top:
         _, services_node = top["services"]
         if not (isinstance(services_node, yaml.ScalarNode) and services_node.tag.endswith(":null")):
-            for name, (key_node, body) in _mapping(services_node, "services").items():
-                services[name] = _service(name, key_node, body, root, check_paths)
+            raw = _mapping(services_node, "services")
+            for name, (key_node, body) in raw.items():
+                services[name] = _service(name, key_node, body, root, check_paths, set(raw))
     return Project(root=root, registry=registry, services=services)
 
 
@@ -251,15 +253,20 @@ def _string(node: yaml.Node, where: str) -> str:
     return str(node.value)
 
 
-def _service(name: str, key_node: yaml.Node, body: yaml.Node, root: Path, check_paths: bool) -> Service:
+def _service(
+    name: str, key_node: yaml.Node, body: yaml.Node, root: Path, check_paths: bool, names: set[str]
+) -> Service:
     where = f"services.{name}"
     if not valid_repository(name) or "/" in name:
         raise _error(key_node, where, "a service name must be lowercase letters, digits and '.', '_', '-'")
     fields = _mapping(body, where)
     for key, (knode, _) in fields.items():
+        if key in _DELIVERY_KEYS:
+            continue
         if key not in _SERVICE_KEYS:
-            close = difflib.get_close_matches(key, _SERVICE_KEYS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(_SERVICE_KEYS)})"
+            known = _SERVICE_KEYS + _DELIVERY_KEYS
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
             raise _error(knode, f"{where}.{key}", f"unknown key{hint}")
     if "path" not in fields:
         raise _error(body, where, "`path` is required (the service's directory)")
@@ -286,6 +293,8 @@ def _service(name: str, key_node: yaml.Node, body: yaml.Node, root: Path, check_
         if not isinstance(dnode, yaml.SequenceNode):
             raise _error(dnode, f"{where}.dependsOn", "must be a list of paths")
         for i, item in enumerate(dnode.value):
+            if isinstance(item, yaml.ScalarNode) and str(item.value).strip().rstrip("/") in names:
+                continue  # another service: a deploy-order dependency (ferry.delivery), not a watched path
             depends.append(_repo_path(item, f"{where}.dependsOn[{i}]", root, check_paths, want_dir=None))
     image = None
     if "image" in fields:

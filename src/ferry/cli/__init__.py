@@ -17,6 +17,7 @@ from ferry.cli.build import build
 from ferry.cli.ci import ci
 from ferry.cli.cluster import cluster
 from ferry.cli.demo import demo
+from ferry.cli.init import init
 from ferry.cli.registry import registry
 
 
@@ -49,4 +50,5 @@ main.add_command(build)
 main.add_command(ci)
 main.add_command(cluster)
 main.add_command(demo)
+main.add_command(init)
 main.add_command(registry)

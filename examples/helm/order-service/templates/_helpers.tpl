@@ -1,0 +1,34 @@
+{{/*
+Names and labels shared by every template of this chart.
+*/}}
+
+{{/* The objects' name: the release name when it already contains the chart name (release "order-service" -> "order-service"). */}}
+{{- define "order-service.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The labels a Service selects on; also the Deployment's selector, so they must never change. */}}
+{{- define "order-service.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Every object's labels. */}}
+{{- define "order-service.labels" -}}
+{{ include "order-service.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The image reference: pinned by digest when one is set (ferry's image pin), else repository:tag. */}}
+{{- define "order-service.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
