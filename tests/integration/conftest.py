@@ -122,6 +122,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         port=0,
         compaction_window_seconds=300,
         runtime="none",
+        registry_port=None,  # the registry has its own tests; these clusters need none
         components=[capture],
     )
     stop = asyncio.Event()

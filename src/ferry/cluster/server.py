@@ -74,8 +74,8 @@ class ClusterConfig:
     # does; in-process is for profiling them together with the API server.
     controllers_in_process: bool = False
     # The embedded OCI registry (ferry.registry.server), on the cluster's host; None: no registry; 0: any
-    # free port. Its data lives in <data_dir>/registry.
-    registry_port: int | None = 5000
+    # free port (the CLI's `--registry auto` asks for 5000 when the API port is fixed). Data in <data_dir>/registry.
+    registry_port: int | None = 0
     components: list[Component] = field(default_factory=list)
 
     @property
