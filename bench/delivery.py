@@ -1,0 +1,207 @@
+"""Render, diff and apply many apps on the embedded cluster (printed, not asserted).
+
+``.venv/bin/python bench/delivery.py`` (``--apps 10`` for a quick run) starts a sim-runtime cluster process
+(``ferry cluster up --detach --listen 127.0.0.1:0 --registry off``), writes a chart of five objects
+(ServiceAccount, ConfigMap, Secret, Service, Deployment of one replica that is ready at once), and for N apps
+(default 100, each its own release and inventory in one namespace) measures, the way the GitOps reconciler
+works through them:
+
+1. **render**: ``ferry.charts.render`` with the real Helm engine, plus config checksums, one app after another;
+2. **diff**: ``ferry.delivery.apply.diff`` of every app against an empty cluster (dry-run of every object);
+3. **apply**: ``apply`` of every app (dry-run preflight, server-side apply in order, inventory), at most
+   ``--concurrency`` apps at a time on one client;
+4. **healthy**: ``wait_healthy`` of every app until its Deployment is available;
+5. **re-apply unchanged**: the steady state a reconciler pays every interval: diff, apply with nothing to change.
+
+The anchor is Flux's published benchmark, 100 HelmReleases synced in 27 s on a kind cluster; the issue's
+target for render + diff + apply of 100 apps of 5 objects is under 10 s. Commit-to-sync latency (webhook and
+polling) needs the reconciler and is measured separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ferry.charts import add_config_checksums, render
+from ferry.delivery.apply import ClientConfig, InventoryRef, LightkubeApi, apply, diff, wait_healthy
+
+NAMESPACE = "bench-delivery"
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: bench\nversion: 0.1.0\n",
+    "values.yaml": "image: registry.local/bench:1\nmessage: hello\n",
+    "templates/objects.yaml": """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .Release.Name }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-config
+data:
+  MESSAGE: {{ .Values.message | quote }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-secret
+stringData:
+  TOKEN: not-a-real-secret
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector:
+    app: {{ .Release.Name }}
+  ports:
+    - port: 80
+      targetPort: 3000
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+      annotations:
+        sim.ferry.dev/ready-after-ms: "0"
+    spec:
+      serviceAccountName: {{ .Release.Name }}
+      containers:
+        - name: app
+          image: {{ .Values.image }}
+          envFrom:
+            - configMapRef:
+                name: {{ .Release.Name }}-config
+            - secretRef:
+                name: {{ .Release.Name }}-secret
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+""",
+}
+
+
+def ferry(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "ferry", *args], check=True, capture_output=True, timeout=120)
+
+
+async def bounded(n: int, jobs: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    gate = asyncio.Semaphore(n)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(one(j) for j in jobs))
+
+
+async def run(tmp: Path, apps: int, concurrency: int) -> list[tuple[str, str]]:
+    chart = tmp / "chart"
+    for name, text in CHART.items():
+        (chart / name).parent.mkdir(parents=True, exist_ok=True)
+        (chart / name).write_text(text)
+    names = [f"app-{i:03d}" for i in range(apps)]
+    rows: list[tuple[str, str]] = []
+
+    t0 = time.perf_counter()
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    per_app: list[float] = []
+    for name in names:
+        t = time.perf_counter()
+        objects = [dict(o) for o in render(chart, release=name, namespace=NAMESPACE).objects]
+        add_config_checksums(objects)
+        rendered[name] = objects
+        per_app.append(time.perf_counter() - t)
+    render_s = time.perf_counter() - t0
+    rows.append(("render", f"{render_s:.2f} s ({statistics.median(per_app) * 1000:.0f} ms per app, median)"))
+
+    config = ClientConfig(kubeconfig=tmp / "cluster" / "kubeconfig")
+    async with LightkubeApi.connect(config) as api:
+        ns = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}]
+        await apply(api, ns, inventory=InventoryRef("bench-namespace", "default"))
+
+        def inv(name: str) -> InventoryRef:
+            return InventoryRef(name, NAMESPACE)
+
+        t0 = time.perf_counter()
+        plans = await bounded(concurrency, [partial(diff, api, rendered[n], inventory=inv(n)) for n in names])
+        diff_s = time.perf_counter() - t0
+        creates = sum(1 for p in plans for r in p.objects if r.action == "created")
+        rows.append(("diff (dry-run, empty cluster)", f"{diff_s:.2f} s ({creates} objects to create)"))
+
+        t0 = time.perf_counter()
+        results = await bounded(
+            concurrency, [partial(apply, api, rendered[n], inventory=inv(n)) for n in names]
+        )
+        apply_s = time.perf_counter() - t0
+        applied = dict(zip(names, (r.applied for r in results), strict=True))
+        rows.append(("apply", f"{apply_s:.2f} s ({apps * 5} objects + {apps} inventories)"))
+        total = render_s + diff_s + apply_s
+        rows.append(("render + diff + apply", f"{total:.2f} s (target < 10 s for 100 apps; Flux: 27 s)"))
+
+        t0 = time.perf_counter()
+        await bounded(
+            concurrency,
+            [partial(wait_healthy, api, applied[n], app=n, timeout_seconds=600) for n in names],
+        )
+        rows.append(("all apps Healthy (after the apply)", f"{time.perf_counter() - t0:.2f} s"))
+
+        t0 = time.perf_counter()
+        again = await bounded(
+            concurrency, [partial(apply, api, rendered[n], inventory=inv(n)) for n in names]
+        )
+        changed = sum(1 for r in again for o in r.objects if o.action != "unchanged")
+        rows.append(
+            ("re-apply, nothing changed", f"{time.perf_counter() - t0:.2f} s ({changed} objects changed)")
+        )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--apps", type=int, default=100)
+    ap.add_argument("--concurrency", type=int, default=10, help="apps in flight at once")
+    ap.add_argument("--nodes", type=int, default=4)
+    args = ap.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="ferry-bench-delivery-") as d:
+        tmp = Path(d)
+        data = tmp / "cluster"
+        ferry(
+            "cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0",
+            "--nodes", str(args.nodes), "--registry", "off",
+        )  # fmt: skip
+        try:
+            rows = asyncio.run(run(tmp, args.apps, args.concurrency))
+        finally:
+            ferry("cluster", "down", "--data-dir", str(data))
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{args.apps} apps of 5 objects, {args.concurrency} at a time, load avg {os.getloadavg()[0]:.1f}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
