@@ -104,7 +104,7 @@ def test_example_chart_renders_and_lints_clean(service: str) -> None:
     assert dep["spec"]["replicas"] == REPLICAS[service]
     assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
     [container] = dep["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == f"127.0.0.1:5000/{service}@{DIGEST}"
+    assert container["image"] == f"127.0.0.1:5000/{service}:1.0.0-abc1234@{DIGEST}"
     assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert container["envFrom"] == [{"configMapRef": {"name": f"{service}-config"}}]

@@ -36,7 +36,7 @@ def test_the_pin_and_the_environment_values_from_the_config_repo(tmp_path: Path)
     assert dep["spec"]["replicas"] == 7  # the environment's values beat the chart's default
     assert (
         dep["spec"]["template"]["spec"]["containers"][0]["image"]
-        == f"127.0.0.1:5000/order-service@{digest(5)}"
+        == f"127.0.0.1:5000/order-service:1.4.2-a8f3d21@{digest(5)}"
     )
     assert app.values_files == ("envs/qa/order-service/values.yaml",)
     assert app.revision == repo.head()

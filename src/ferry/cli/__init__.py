@@ -17,7 +17,10 @@ from ferry.cli.build import build
 from ferry.cli.ci import ci
 from ferry.cli.cluster import cluster
 from ferry.cli.demo import demo
+from ferry.cli.deploy import deploy, history, rollback
 from ferry.cli.init import init
+from ferry.cli.promote import approve, promote, reject, status
+from ferry.cli.reconcile import reconcile, sync
 from ferry.cli.registry import registry
 
 
@@ -51,4 +54,6 @@ main.add_command(ci)
 main.add_command(cluster)
 main.add_command(demo)
 main.add_command(init)
+for _command in (deploy, history, rollback, approve, promote, reject, status, reconcile, sync):
+    main.add_command(_command)
 main.add_command(registry)

@@ -24,10 +24,10 @@ app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | qu
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* The image reference: pinned by digest when one is set (ferry's image pin), else repository:tag. */}}
+{{/* The image reference: repository:tag@digest when a digest is set (ferry's pin: the runtime pulls by digest, people read the tag), else repository:tag. */}}
 {{- define "api-gateway.image" -}}
 {{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}@{{ .Values.image.digest }}
 {{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
