@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests use as real peers (kubectl comes with the machine image).
-SYSTEM_PACKAGES := skopeo docker-registry runc busybox-static
+SYSTEM_PACKAGES := skopeo docker-registry runc busybox-static iproute2 nftables
 PYTEST_ARGS ?=
 
 .PHONY: all demo test check lint format typecheck imports clean system-deps
