@@ -14,27 +14,44 @@ works through them:
 5. **re-apply unchanged**: the steady state a reconciler pays every interval: diff, apply with nothing to change.
 
 The anchor is Flux's published benchmark, 100 HelmReleases synced in 27 s on a kind cluster; the issue's
-target for render + diff + apply of 100 apps of 5 objects is under 10 s. Commit-to-sync latency (webhook and
-polling) needs the reconciler and is measured separately.
+target for render + diff + apply of 100 apps of 5 objects is under 10 s.
+
+Then **commit-to-sync-start latency** (``--latency-rounds``, default 5): the example repo's demo-api with one
+environment on the same cluster, a git config repo in the temp dir, and ``ferry reconcile`` as a process. Each
+round commits a new image pin (``ConfigRepo.write_pin``) and times, from the commit, until the reconciler
+records the sync operation for that commit in the app's status ConfigMap (seen through a watch). Once with
+``--webhook`` (a POST right after the commit, polling interval 600 s) and once by polling alone
+(``--poll-interval``, default 2 s: the expected latency is half the interval plus the work; ferry's default
+interval is 30 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
+from lightkube import AsyncClient, KubeConfig
+from lightkube.resources.core_v1 import ConfigMap
+
 from ferry.charts import add_config_checksums, render
 from ferry.delivery.apply import ClientConfig, InventoryRef, LightkubeApi, apply, diff, wait_healthy
+from ferry.delivery.configrepo import ConfigRepo
+from ferry.delivery.pins import Pin
 
 NAMESPACE = "bench-delivery"
 
@@ -179,11 +196,126 @@ async def run(tmp: Path, apps: int, concurrency: int) -> list[tuple[str, str]]:
     return rows
 
 
+LATENCY_APP = "demo-api"
+
+
+def _latency_repo(tmp: Path, kubeconfig: Path) -> tuple[Path, ConfigRepo]:
+    """An app repo (examples/ with demo-api and one environment on the bench cluster) and its config repo."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    app = tmp / "app"
+    shutil.copytree(examples, app, ignore=shutil.ignore_patterns(".ferry", "node_modules"))
+    model = yaml.safe_load((app / "ferry.yaml").read_text())
+    model["services"] = {LATENCY_APP: model["services"][LATENCY_APP]}
+    model["environments"] = [
+        {"name": "sit", "namespace": "bench-gitops", "cluster": {"kubeconfig": str(kubeconfig)}}
+    ]
+    model["configRepo"] = str(tmp / "deploy")
+    (app / "ferry.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
+    deploy = tmp / "deploy"
+    deploy.mkdir()
+    env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.invalid")
+    env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+    for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "seed"]):
+        subprocess.run(["git", "-C", str(deploy), *args], check=True, env=env)
+    return app, ConfigRepo(deploy, env_dirs={"sit": "envs/sit"})
+
+
+async def _sync_started(kubeconfig: Path, sha: str, timeout: float = 120.0) -> float:
+    """Wait (by watching) until the app's status names ``sha`` as its operation or last sync; monotonic time."""
+    client = AsyncClient(KubeConfig.from_file(kubeconfig))
+    name = f"ferry-app-sit-{LATENCY_APP}"
+
+    def started(cm: Any) -> bool:
+        data = cm.data or {}
+        for key in ("operation", "lastSync"):
+            try:
+                if (json.loads(data.get(key) or "{}") or {}).get("sha", "").startswith(sha[:7]):
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    try:
+        async with asyncio.timeout(timeout):
+            async for _, cm in client.watch(
+                ConfigMap, namespace="bench-gitops", fields={"metadata.name": name}
+            ):
+                if started(cm):
+                    return time.monotonic()
+    finally:
+        await client.close()
+    raise TimeoutError(f"no sync of {sha[:7]} within {timeout:.0f} s")
+
+
+def _digest(n: int) -> str:
+    return f"sha256:{n:064x}"
+
+
+async def latency(tmp: Path, rounds: int, poll_interval: float) -> list[tuple[str, str]]:
+    kubeconfig = tmp / "cluster" / "kubeconfig"
+    app, repo = _latency_repo(tmp, kubeconfig)
+    rows: list[tuple[str, str]] = []
+    counter = iter(range(1, 10_000))
+
+    def commit() -> str:
+        n = next(counter)
+        pin = Pin(repository="127.0.0.1:5000/demo-api", tag=f"1.0.{n}-bench{n:02d}", digest=_digest(n))
+        sha = repo.write_pin("sit", LATENCY_APP, pin, f"bench pin {n}", "bench <bench@example.invalid>")
+        assert sha is not None
+        return sha
+
+    async def measure(extra: list[str], poke: Callable[[], None] | None) -> list[float]:
+        first = commit()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ferry", "reconcile", "--repo", str(app), "--health-timeout", "0", *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "reconcile.log", "ab"),  # noqa: SIM115 - closed with the process
+        )
+        try:
+            await _sync_started(kubeconfig, first)
+            out = []
+            for _ in range(rounds):
+                await asyncio.sleep(0.5)
+                sha = commit()
+                t0 = time.monotonic()
+                if poke is not None:
+                    poke()
+                out.append(await _sync_started(kubeconfig, sha) - t0)
+            return out
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def post() -> None:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/hooks/git", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=5).close()
+
+    hooked = await measure(["--interval", "600", "--webhook", f"127.0.0.1:{port}"], post)
+    polled = await measure(["--interval", str(poll_interval)], None)
+    for label, values in (("webhook", hooked), (f"polling every {poll_interval:g} s", polled)):
+        ms = sorted(v * 1000 for v in values)
+        rows.append(
+            (
+                f"commit -> sync start, {label}",
+                f"median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms ({len(ms)} commits)",
+            )
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--apps", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=10, help="apps in flight at once")
     ap.add_argument("--nodes", type=int, default=4)
+    ap.add_argument("--latency-rounds", type=int, default=5, help="commits per latency mode (0: skip)")
+    ap.add_argument(
+        "--poll-interval", type=float, default=2.0, help="reconciler interval for the polling mode"
+    )
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="ferry-bench-delivery-") as d:
@@ -195,6 +327,8 @@ def main() -> None:
         )  # fmt: skip
         try:
             rows = asyncio.run(run(tmp, args.apps, args.concurrency))
+            if args.latency_rounds:
+                rows += asyncio.run(latency(tmp, args.latency_rounds, args.poll_interval))
         finally:
             ferry("cluster", "down", "--data-dir", str(data))
     width = max(len(k) for k, _ in rows)
