@@ -39,7 +39,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,23 +194,37 @@ class ConfigRepo:
         """
         path = self.pin_path(env, service)
         text = render_pin(pin, where=f"{self.env_dir(env)}/{service}")
-        with self._locked():
-            if self.remote is None:
-                dirty = self.git.out("status", "--porcelain", "--", path)
-                if dirty:
-                    raise ConfigRepoError(
-                        f"{self.path / path}: has uncommitted changes; commit or discard them first"
-                    )
+
+        def new_text() -> str | None:
             head = self.git.head()
-            if head is not None and self.git.show(head, path) == text:
+            return None if head is not None and self.git.show(head, path) == text else text
+
+        trailers = f"Ferry-Environment: {env}\nFerry-Service: {service}\nFerry-Digest: {pin.digest}"
+        return self.commit_file(path, new_text, subject=message, trailers=trailers, author=author)
+
+    def commit_file(
+        self, path: str, new_text: Callable[[], str | None], *, subject: str, trailers: str, author: str
+    ) -> str | None:
+        """One commit changing one file, under the clone's lock, pushed (with fetch/rebase/retry) when cloned.
+
+        ``new_text`` is called under the lock, so it may read the current file to decide; None means nothing
+        to write (no commit, returns None). Raises ConfigRepoError when a local work tree has uncommitted
+        changes to ``path``, PinConflict when a concurrent commit changed the same file.
+        """
+        with self._locked():
+            if self.remote is None and self.git.out("status", "--porcelain", "--", path):
+                raise ConfigRepoError(
+                    f"{self.path / path}: has uncommitted changes; commit or discard them first"
+                )
+            text = new_text()
+            if text is None:
                 return None
             _write_atomically(self.path / path, text)
             name, email = _identity(author)
             ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
             ident |= {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
-            trailers = f"Ferry-Environment: {env}\nFerry-Service: {service}\nFerry-Digest: {pin.digest}"
             self.git.run("add", "--", path)
-            self.git.run("commit", "--quiet", "-m", message, "-m", trailers, "--", path, env=ident)
+            self.git.run("commit", "--quiet", "-m", subject, "-m", trailers, "--", path, env=ident)
             if self.remote is None:
                 return self.git.head()
             return push_with_rebase(self.git, self.branch)

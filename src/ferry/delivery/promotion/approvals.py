@@ -25,19 +25,12 @@ remove the duplication).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import yaml
 
 from ferry.delivery.configrepo import ConfigRepo
-from ferry.delivery.gitrepo import push_with_rebase
 from ferry.delivery.pins import DIGEST, short_digest
 from ferry.delivery.platform import Platform
 from ferry.delivery.promotion.errors import PromotionError
@@ -133,61 +126,18 @@ def approve(
 def write_approval(repo: ConfigRepo, env: str, service: str, approval: Approval) -> str | None:
     """Commit (and push) ``approval``; the commit's SHA, or None when that digest was approved already."""
     path = approvals_path(repo, env, service)
-    with _locked(repo):
+
+    def new_text() -> str | None:  # under the repo's lock: read, then decide
         existing = read_approvals(repo, env, service)
         if any(a.digest == approval.digest for a in existing):
             return None
         where = f"{repo.env_dir(env)}/{service}"
         body = {"approvals": [a.to_dict() for a in [approval, *existing][:KEEP]]}
-        text = f"# ferry: approvals for promoting into {where}. Written by ferry approve.\n" + yaml.safe_dump(
-            body, sort_keys=False, default_flow_style=False, width=1000
-        )
-        if repo.remote is None and repo.git.out("status", "--porcelain", "--", path):
-            raise ConfigRepoError(
-                f"{repo.path / path}: has uncommitted changes; commit or discard them first"
-            )
-        _write_atomically(repo.path / path, text)
-        name, email = _identity(approval.approved_by)
-        ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
-        ident |= {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
-        subject = f"approve {service} {approval.tag or ''} ({short_digest(approval.digest)}) for {env}"
-        trailers = f"Ferry-Environment: {env}\nFerry-Service: {service}\nFerry-Digest: {approval.digest}"
-        repo.git.run("add", "--", path)
-        repo.git.run(
-            "commit", "--quiet", "-m", " ".join(subject.split()), "-m", trailers, "--", path, env=ident
-        )
-        if repo.remote is None:
-            return repo.git.head()
-        return push_with_rebase(repo.git, repo.branch)
+        header = f"# ferry: approvals for promoting into {where}. Written by ferry approve.\n"
+        return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=1000)
 
-
-@contextlib.contextmanager
-def _locked(repo: ConfigRepo) -> Iterator[None]:
-    """The clone's ``ferry.lock``, the one ``ConfigRepo.write_pin`` takes."""
-    git_dir = Path(repo.git.out("rev-parse", "--absolute-git-dir"))
-    with open(git_dir / "ferry.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _identity(author: str) -> tuple[str, str]:
-    name, sep, rest = author.partition("<")
-    if sep and rest.endswith(">"):
-        return name.strip() or rest[:-1], rest[:-1].strip()
-    return author.strip() or "ferry", ""
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    subject = f"approve {service} {approval.tag or ''} ({short_digest(approval.digest)}) for {env}"
+    trailers = f"Ferry-Environment: {env}\nFerry-Service: {service}\nFerry-Digest: {approval.digest}"
+    return repo.commit_file(
+        path, new_text, subject=" ".join(subject.split()), trailers=trailers, author=approval.approved_by
+    )
