@@ -52,7 +52,7 @@ from ferry.cluster.controllers.replicaset.podcontrol import (
     PodControlError,
     controller_ref,
 )
-from ferry.cluster.controllers.replicaset.podfacts import PodFacts, PodFactsCache
+from ferry.cluster.controllers.replicaset.podfacts import PodFacts, PodFactsCache, count
 from ferry.cluster.controllers.replicaset.ranking import pods_to_delete
 from ferry.cluster.controllers.replicaset.status import (
     RESOURCE,
@@ -256,13 +256,7 @@ class ReplicaSetController:
             manage_error = await self._manage(rs, pods)
         now = self.clock.now()
         min_ready = min_ready_seconds_of(rs)
-        fully_labeled = ready = available = 0
-        for _, f in claimed:
-            fully_labeled += f.fully_labeled
-            if f.ready:
-                ready += 1
-                available += f.is_available(min_ready, now)
-        counts = (len(claimed), fully_labeled, ready, available)
+        counts = count((f for _, f in claimed), min_ready, now)
         new_status = status_from_counts(rs, counts, manage_error, now)
         updated = await update_status(self.client, rs, new_status)
         if manage_error is not None:

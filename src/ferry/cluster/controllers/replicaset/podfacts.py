@@ -19,7 +19,7 @@ compares it with ``minReadySeconds`` and "now" on every sync (``is_available``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from ferry.cluster.apiserver.objects import parse_rfc3339
@@ -59,6 +59,18 @@ def pod_facts(pod: Obj, selector: LabelSelector, template_labels: Mapping[str, s
         ready=ready,
         ready_time=parse_rfc3339(cond.get("lastTransitionTime")) if ready and cond is not None else None,
     )
+
+
+def count(facts: Iterable[PodFacts], min_ready_seconds: int, now: dt.datetime) -> tuple[int, int, int, int]:
+    """(replicas, fullyLabeledReplicas, readyReplicas, availableReplicas) of the claimed pods' facts."""
+    replicas = fully_labeled = ready = available = 0
+    for f in facts:
+        replicas += 1
+        fully_labeled += f.fully_labeled
+        if f.ready:
+            ready += 1
+            available += f.is_available(min_ready_seconds, now)
+    return replicas, fully_labeled, ready, available
 
 
 _Memo = dict[int, tuple[Obj, PodFacts]]

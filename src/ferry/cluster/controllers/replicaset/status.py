@@ -1,7 +1,8 @@
 """ReplicaSet status: what the pods say, written back through ``/status`` (k8s-semantics.md §3).
 
 The status is a pure function of the RS and the *active, claimed* pods of one sync
-(``calculateStatus`` in kube's ``replica_set_utils.go``):
+(``calculateStatus`` in kube's ``replica_set_utils.go``). The counting is done over the controller's
+memoised per-pod facts (``podfacts.count``); ``status_from_counts`` builds the status from the counts:
 
 * ``replicas`` = number of pods; ``fullyLabeledReplicas`` = pods whose labels are a superset of the
   **template** labels (not the selector); ``readyReplicas`` = pods whose ``Ready`` condition is True;
@@ -29,7 +30,7 @@ import copy
 import datetime as dt
 from typing import Any
 
-from ferry.cluster.apiserver.objects import parse_rfc3339, rfc3339
+from ferry.cluster.apiserver.objects import rfc3339
 from ferry.cluster.controllers.runtime.types import Client, Obj
 
 RESOURCE = "apps/v1/replicasets"
@@ -57,16 +58,6 @@ def ready_condition(pod: Obj) -> dict[str, Any] | None:
 def is_pod_ready(pod: Obj) -> bool:
     cond = ready_condition(pod)
     return cond is not None and cond.get("status") == "True"
-
-
-def is_pod_available(pod: Obj, min_ready_seconds: int, now: dt.datetime) -> bool:
-    """Ready, and ready for longer than ``min_ready_seconds`` (kube's ``IsPodAvailable``)."""
-    if not is_pod_ready(pod):
-        return False
-    if min_ready_seconds == 0:
-        return True
-    since = parse_rfc3339((ready_condition(pod) or {}).get("lastTransitionTime"))
-    return since is not None and since + dt.timedelta(seconds=min_ready_seconds) < now
 
 
 def replicas_of(rs: Obj) -> int:
@@ -108,31 +99,10 @@ def template_labels_of(rs: Obj) -> dict[str, str]:
     return (((rs.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
 
 
-def count_pods(rs: Obj, pods: list[Obj], now: dt.datetime) -> tuple[int, int, int, int]:
-    """(replicas, fullyLabeled, ready, available) of the claimed active ``pods``."""
-    template_labels = template_labels_of(rs)
-    min_ready = min_ready_seconds_of(rs)
-    fully_labeled = ready = available = 0
-    for pod in pods:
-        labels = (pod.get("metadata") or {}).get("labels") or {}
-        if all(labels.get(k) == v for k, v in template_labels.items()):
-            fully_labeled += 1
-        if is_pod_ready(pod):
-            ready += 1
-            if is_pod_available(pod, min_ready, now):
-                available += 1
-    return len(pods), fully_labeled, ready, available
-
-
-def calculate_status(rs: Obj, pods: list[Obj], manage_error: Exception | None, now: dt.datetime) -> Obj:
-    """The new ``status`` for ``rs`` given its claimed active ``pods`` (a fresh dict; inputs untouched)."""
-    return status_from_counts(rs, count_pods(rs, pods, now), manage_error, now)
-
-
 def status_from_counts(
     rs: Obj, counts: tuple[int, int, int, int], manage_error: Exception | None, now: dt.datetime
 ) -> Obj:
-    """The new ``status`` from the pod counts of ``count_pods`` (or the controller's memoised equal)."""
+    """The new ``status`` from the counts (replicas, fullyLabeled, ready, available) of ``podfacts.count``."""
     status: Obj = copy.deepcopy(rs.get("status") or {})
     failure = get_condition(status, REPLICA_FAILURE)
     if manage_error is not None and failure is None:
