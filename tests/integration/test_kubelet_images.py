@@ -4,6 +4,7 @@ blob, a missing tag and a bad reference are kubelet-style one-line pull errors t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -99,3 +100,15 @@ async def test_pull_errors_are_one_line_and_leave_nothing(registry: RunningRegis
     with pytest.raises(ImagePullError, match=r"(?i)digest"):
         await store.pull(f"{registry.host_port}/shop/web:1.0.0")
     assert list((tmp_path / "images" / "rootfs").iterdir()) == []
+
+
+async def test_two_references_to_one_image_pulled_at_once(registry: RunningRegistry, tmp_path: Path) -> None:
+    manifest = await _push_app(registry, tmp_path, "a")
+    async with RegistryClient(registry.host_port) as client:
+        await client.push_manifest("shop/web", "b", manifest)
+    store = _store(tmp_path)
+    first, second = await asyncio.gather(
+        store.pull(f"{registry.host_port}/shop/web:a"), store.pull(f"{registry.host_port}/shop/web:b")
+    )
+    assert first.rootfs == second.rootfs and (first.rootfs / "srv" / "app" / "main.txt").exists()
+    assert list((tmp_path / "images" / "tmp").iterdir()) == []  # no half-written blob or root left

@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ferry.cluster.apiserver.context import ApiContext
@@ -55,7 +56,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 # -- parent ----------------------------------------------------------------------------------------------
-def controller_manager_process(*, runtime: str, nodes: int) -> Any:
+def controller_manager_process(
+    *, runtime: str, nodes: int
+) -> Callable[[ApiContext, asyncio.Event], Coroutine[Any, Any, None]]:
     """A cluster component running the controllers of ``runtime`` in a supervised child process."""
     names = [spec.name for spec in controllers_for(runtime=runtime, nodes=nodes)]
 

@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,7 +172,8 @@ class ImageStore:
         if path.exists() and await asyncio.to_thread(_file_digest, path, digest) == digest:
             return path
         path.unlink(missing_ok=True)
-        tmp = self.root / "tmp" / f"{path.name}.{os.getpid()}.part"
+        # Two images sharing a layer may fetch it at once (the locks are per image): each into its own file.
+        tmp = self.root / "tmp" / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
         await client.pull_blob(ref.repository, digest, tmp)  # streamed and verified by the client
         os.replace(tmp, path)
         return path
@@ -181,7 +183,7 @@ class ImageStore:
         final = self.root / "rootfs" / hexpart
         if final.is_dir():
             return final
-        work = self.root / "tmp" / f"rootfs-{hexpart}-{os.getpid()}"
+        work = self.root / "tmp" / f"rootfs-{hexpart}-{os.getpid()}-{secrets.token_hex(4)}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
@@ -190,7 +192,12 @@ class ImageStore:
         except LayerError as e:
             shutil.rmtree(work, ignore_errors=True)
             raise ImagePullError(f'failed to pull and unpack image "{image}": {e}') from None
-        os.replace(work, final)
+        try:
+            os.replace(work, final)
+        except OSError:  # another pull of the same manifest (by another reference) finished first
+            shutil.rmtree(work, ignore_errors=True)
+            if not final.is_dir():
+                raise
         return final
 
     def remove(self, digest: str) -> None:
