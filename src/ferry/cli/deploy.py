@@ -143,6 +143,7 @@ def _finish(outcome: Outcome, reporter: _Reporter) -> None:
 @click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE", help="A chart value (repeatable).")
 @click.option("--timeout", "timeout_seconds", type=float, default=300.0, show_default=True, help="Seconds.")
 @click.option("--no-wait", is_flag=True, help="Apply and record; do not wait for health.")
+@click.option("--force", is_flag=True, help="Deploy even into an environment delivered by GitOps.")
 @REPO_OPTION
 def deploy(
     service: str,
@@ -152,12 +153,19 @@ def deploy(
     set_values: tuple[str, ...],
     timeout_seconds: float,
     no_wait: bool,
+    force: bool,
     repo_dir: Path,
 ) -> None:
     """Deploy SERVICE's image TAG to an environment, wait for it, and roll back if it fails."""
     platform = load_platform(repo_dir)
     env = platform.environment(env_name)
     svc = platform.service(service)
+    if env.delivery == "gitops" and not force:
+        raise ReleaseError(
+            f"{env.name} is delivered by GitOps (ferry.yaml line {env.line}): promote instead "
+            f"(ferry promote {svc.name} --to {env.name} ...) or set `delivery: push` on it; --force deploys "
+            "anyway, and a self-healing reconciler will revert it"
+        )
     resolved = digest or asyncio.run(_resolve_digest(svc.image, tag))
     pin = Pin(repository=svc.image, tag=tag, digest=resolved, promoted_by=_who())
     desired = render_app(platform, _config_repo(platform), env.name, svc.name, pin=pin, set_values=set_values)
@@ -199,10 +207,27 @@ def deploy(
 def rollback(
     service: str, env_name: str, to_version: int | None, timeout_seconds: float, no_wait: bool, repo_dir: Path
 ) -> None:
-    """Re-apply an earlier revision's manifest as a new revision (push mode, like helm rollback)."""
+    """Roll SERVICE back in an environment, the way the environment is delivered.
+
+    Push: re-apply an earlier revision's manifest as a new revision (like helm rollback). GitOps: commit the
+    previous good pin and reject the current digest (what `ferry reject --to-previous` does), so the reconciler
+    applies it and nothing fights git.
+    """
     platform = load_platform(repo_dir)
     env = platform.environment(env_name)
     svc = platform.service(service)
+    if env.delivery == "gitops":
+        if to_version is not None:
+            raise ReleaseError(
+                f"--to counts push releases; {env.name} is delivered by GitOps, where rollback commits the "
+                "previous good pin (see ferry history of the config repo, or ferry reject --digest)"
+            )
+        from ferry.cli.promote import reject as reject_command
+
+        click.get_current_context().invoke(
+            reject_command, service=svc.name, env=env.name, to_previous=True, digest=None, repo=repo_dir
+        )
+        return
     reporter = _Reporter()
     holder = holder_id()
 

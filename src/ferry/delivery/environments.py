@@ -7,6 +7,7 @@
         namespace: shop-sit                     # default <app>-<env>
         sync: auto                              # or {mode: auto|manual, selfHeal: true, prune: true}
         valuesDir: envs/sit                     # in the config repo; default envs/<env>
+        delivery: gitops                        # or push; default gitops with a configRepo, else push
       - name: qa
         promotion: {soakSeconds: 300, verify: "make smoke", verifyTimeoutSeconds: 600}
       - name: prod
@@ -17,6 +18,11 @@ Order is meaning: a digest is promoted from each environment to the next, so thi
 Synced at the digest for `soakSeconds`, its `verify` command must pass (it runs against the environment being
 promoted *from*), and `approval` asks for `ferry approve`. The first environment is entered from a build record,
 so soak and verify make no sense there and are refused.
+
+`delivery` says which of the two ways owns the environment, so that they never fight: `gitops` (the reconciler
+syncs it from the config repo; `ferry promote` moves pins into it; `ferry rollback` commits the previous good pin)
+or `push` (`ferry deploy` applies releases; the reconciler leaves it alone). A push deploy into a GitOps
+environment would be reverted as drift by a self-healing reconciler, so `ferry deploy` refuses it unless forced.
 
 Cluster selection mirrors kubectl: a `kubeconfig` path (relative to the app repo; `~` expanded) and a `context`
 in it (default: its current-context). A `context` alone uses kubectl's own resolution ($KUBECONFIG, then
@@ -48,7 +54,8 @@ __all__ = [
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 SyncMode = Literal["auto", "manual"]
-_ENV_KEYS = ("name", "cluster", "namespace", "sync", "promotion", "valuesDir")
+Delivery = Literal["gitops", "push"]
+_ENV_KEYS = ("name", "cluster", "namespace", "sync", "promotion", "valuesDir", "delivery")
 _CLUSTER_KEYS = ("kubeconfig", "context")
 _SYNC_KEYS = ("mode", "selfHeal", "prune")
 _PROMOTION_KEYS = ("soakSeconds", "verify", "verifyTimeoutSeconds", "approval")
@@ -101,11 +108,17 @@ class Environment:
     sync: SyncPolicy
     promotion: PromotionGates
     values_dir: str  # POSIX path inside the config repo
+    delivery: Delivery = "gitops"  # who owns the environment: the reconciler (gitops) or ferry deploy (push)
     line: int = 0
 
 
-def parse_environments(doc: Doc, node: yaml.Node, *, app: str, root: Path) -> list[Environment]:
-    """The `environments:` list; `app` names the default namespaces, `root` anchors relative kubeconfigs."""
+def parse_environments(
+    doc: Doc, node: yaml.Node, *, app: str, root: Path, has_config_repo: bool = True
+) -> list[Environment]:
+    """The `environments:` list; `app` names the default namespaces, `root` anchors relative kubeconfigs.
+
+    Without a config repo every environment is delivered by push (the default) and `delivery: gitops` is an
+    error."""
     if is_null(node):
         return []
     items = doc.sequence(node, "environments", "environments (- name: sit ...), in promotion order")
@@ -114,7 +127,16 @@ def parse_environments(doc: Doc, node: yaml.Node, *, app: str, root: Path) -> li
     namespaces: dict[tuple[ClusterRef, str], str] = {}
     values_dirs: dict[str, str] = {}
     for i, item in enumerate(items):
-        env = _environment(doc, item, i, app=app, root=root, first=i == 0, last=i == len(items) - 1)
+        env = _environment(
+            doc,
+            item,
+            i,
+            app=app,
+            root=root,
+            first=i == 0,
+            last=i == len(items) - 1,
+            has_config_repo=has_config_repo,
+        )
         where = f"environments[{i}]"
         if env.name in seen:
             raise doc.error(
@@ -143,7 +165,15 @@ def parse_environments(doc: Doc, node: yaml.Node, *, app: str, root: Path) -> li
 
 
 def _environment(
-    doc: Doc, node: yaml.Node, i: int, *, app: str, root: Path, first: bool, last: bool
+    doc: Doc,
+    node: yaml.Node,
+    i: int,
+    *,
+    app: str,
+    root: Path,
+    first: bool,
+    last: bool,
+    has_config_repo: bool = True,
 ) -> Environment:
     where = f"environments[{i}]"
     fields = doc.mapping(node, where, known=_ENV_KEYS)
@@ -179,6 +209,15 @@ def _environment(
     values_dir = f"envs/{name}"
     if "valuesDir" in fields:
         values_dir = _relative(doc, fields["valuesDir"][1], f"{where}.valuesDir")
+    delivery: Delivery = "gitops" if has_config_repo else "push"
+    if "delivery" in fields:
+        d_node = fields["delivery"][1]
+        value = doc.string(d_node, f"{where}.delivery")
+        if value not in ("gitops", "push"):
+            raise doc.error(d_node, f"{where}.delivery", "must be gitops or push")
+        if value == "gitops" and not has_config_repo:
+            raise doc.error(d_node, f"{where}.delivery", "gitops needs a configRepo (the top-level key)")
+        delivery = "gitops" if value == "gitops" else "push"
     return Environment(
         name=name,
         cluster=cluster or ClusterRef(kubeconfig=embedded_kubeconfig(), context=None),
@@ -186,6 +225,7 @@ def _environment(
         sync=sync,
         promotion=promotion,
         values_dir=values_dir,
+        delivery=delivery,
         line=int(node.start_mark.line) + 1,
     )
 

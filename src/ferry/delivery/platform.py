@@ -181,7 +181,9 @@ def parse_platform(text: str, root: Path, *, check_paths: bool = True) -> Platfo
         _check_cycles(doc, raw, services)
     environments = []
     if "environments" in top:
-        environments = parse_environments(doc, top["environments"][1], app=app, root=root)
+        environments = parse_environments(
+            doc, top["environments"][1], app=app, root=root, has_config_repo=config_repo is not None
+        )
     return Platform(root=root, app=app, services=services, environments=environments, config_repo=config_repo)
 
 

@@ -106,8 +106,12 @@ class DesiredStates:
         self.apps: dict[AppKey, Desired] = {}
         self._charts: dict[str, str] = {}
 
+    def _gitops_envs(self) -> list[str]:
+        """Environments the reconciler owns; `delivery: push` ones belong to ferry deploy."""
+        return [e.name for e in self.platform.environments if e.delivery == "gitops"]
+
     def all_keys(self) -> list[AppKey]:
-        return [(e.name, s) for e in self.platform.environments for s in self.platform.services]
+        return [(e, s) for e in self._gitops_envs() for s in self.platform.services]
 
     def refresh(self, head: str) -> set[AppKey]:
         """Bring every app to ``head``; returns the apps that were re-rendered."""
@@ -116,7 +120,7 @@ class DesiredStates:
         else:
             touched = set()
             for env, service in self.repo.changes(self.revision, head) if self.revision != head else ():
-                if env not in {e.name for e in self.platform.environments}:
+                if env not in self._gitops_envs():
                     continue
                 if service is None:
                     touched |= {(env, s) for s in self.platform.services}
@@ -125,7 +129,7 @@ class DesiredStates:
         charts = {s: chart_fingerprint(self.platform.chart_dir(s)) for s in self.platform.services}
         for service, fingerprint in charts.items():
             if self._charts.get(service, fingerprint) != fingerprint:
-                touched |= {(e.name, service) for e in self.platform.environments}
+                touched |= {(e, service) for e in self._gitops_envs()}
         self._charts = charts
         for key in sorted(touched):
             desired = render_one(self.platform, self.repo, key[0], key[1], head)

@@ -122,6 +122,12 @@ async def promote(
         raise PromotionError("name at least one service to promote")
     to_env = platform.environment(target)
     first = platform.environments[0]
+    for env in (to_env, platform.environment(source) if source else None):
+        if env is not None and env.delivery != "gitops":
+            raise PromotionError(
+                f"{env.name} is delivered by push (ferry.yaml line {env.line}): promotions move pins between "
+                "GitOps environments; deploy it with ferry deploy"
+            )
     if build is not None:
         if source is not None:
             raise PromotionError(
