@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ferry.cluster.apiserver import errors
+from ferry.cluster.apiserver import errors, kubeletproxy
 from ferry.cluster.apiserver.auth import Attributes, UserInfo
 from ferry.cluster.apiserver.codec import JSON_PATCH, decode_body, dumps
 from ferry.cluster.apiserver.context import ApiContext
@@ -116,33 +116,34 @@ async def patch_scale(
 
 
 async def pod_log(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:
-    """Until a kubelet runs containers, every container is still waiting to start, as kube reports."""
+    """Proxied to the kubelet of the pod's node (:mod:`~ferry.cluster.apiserver.kubeletproxy`); a pod with no
+    kubelet API behind it (unscheduled, or on a sim node) answers that its container is waiting to start."""
     assert info.name is not None
     pod = ctx.storage.get(info.rt, info.namespace, info.name).obj()
-    containers = [
-        c.get("name") for c in (pod.get("spec") or {}).get("containers") or [] if isinstance(c, dict)
-    ]
-    wanted = request.query.get("container")
-    if wanted is None:
-        annotated = (meta(pod).get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
-        wanted = annotated or (containers[0] if len(containers) == 1 else None)
-        if wanted is None:
-            raise errors.bad_request(
-                f"a container name must be specified for pod {info.name}, choose one of: [{' '.join(map(str, containers))}]"
-            )
-    if wanted not in containers:
-        raise errors.bad_request(f"container {wanted} is not valid for pod {info.name}")
-    reason = _waiting_reason(pod, wanted)
-    raise errors.bad_request(f'container "{wanted}" in pod "{info.name}" is waiting to start: {reason}')
-
-
-def _waiting_reason(pod: Obj, container: str) -> str:
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-        if isinstance(cs, dict) and cs.get("name") == container:
-            waiting = (cs.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason"):
-                return str(waiting["reason"])
-    return "ContainerCreating"
+    container = kubeletproxy.choose_container(pod, info.name, request.query.get("container"))
+    query = kubeletproxy.log_query(request.query, info.name)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    node = None
+    if node_name:
+        nodes = ctx.catalog.lookup("", "v1", "nodes")
+        assert nodes is not None
+        node = ctx.storage.get(nodes, None, str(node_name)).obj()
+    endpoint = kubeletproxy.kubelet_endpoint(node)
+    if endpoint is None or not ctx.settings.ca_file:
+        reason = kubeletproxy.waiting_reason(pod, container)
+        raise errors.bad_request(
+            f'container "{container}" in pod "{info.name}" is waiting to start: {reason}'
+        )
+    return await kubeletproxy.proxy_logs(
+        request,
+        endpoint=endpoint,
+        namespace=str(info.namespace),
+        name=info.name,
+        container=container,
+        query=query,
+        ca_file=ctx.settings.ca_file,
+        verify=request.query.get("insecureSkipTLSVerifyBackend", "false").lower() != "true",
+    )
 
 
 async def bind_pod(request: web.Request, ctx: ApiContext, info: RequestInfo) -> web.StreamResponse:
