@@ -60,7 +60,7 @@ async def test_the_child_reconciles_is_restarted_after_a_crash_and_stops_with_th
     api = cluster.api
     tokens_before = set(cluster.ctx.authenticator.tokens)
     stop = asyncio.Event()
-    component = process.controller_manager_process(runtime="sim", nodes=1)
+    component = process.controller_manager_process(runtime="sim", nodes=1, data_dir=cluster.config.data_dir)
     task = asyncio.create_task(component(cluster.ctx, stop))
     try:
         assert (await api.post(DEPLOY_PATH, _deployment(2))).status == 201

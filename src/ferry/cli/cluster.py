@@ -106,10 +106,11 @@ def cluster() -> None:
 )
 @click.option(
     "--runtime",
-    type=click.Choice(["sim", "none"]),
+    type=click.Choice(["sim", "process", "none"]),
     default="sim",
     show_default=True,
-    help="Node runtime: sim (simulated kubelet, pods get status without processes) or none (API only).",
+    help="Node runtime: sim (simulated kubelet, pods get status without processes), process (one node running "
+    "real containers: runc as root, else plain processes) or none (API only).",
 )
 @click.option("--nodes", type=click.IntRange(1, 1000), default=1, show_default=True, help="Simulated nodes.")
 @click.option(

@@ -101,8 +101,10 @@ def _runtime_components(config: ClusterConfig) -> list[Component]:
     if not config.controllers_in_process:
         from ferry.cluster.controllers.process import controller_manager_process
 
-        return [controller_manager_process(runtime=config.runtime, nodes=config.nodes)]
-    specs = controllers_for(runtime=config.runtime, nodes=config.nodes)
+        return [
+            controller_manager_process(runtime=config.runtime, nodes=config.nodes, data_dir=config.data_dir)
+        ]
+    specs = controllers_for(runtime=config.runtime, nodes=config.nodes, data_dir=config.data_dir)
 
     async def manager(ctx: ApiContext, stop: asyncio.Event) -> None:
         await controller_manager(ctx, stop, specs)

@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from ferry.cluster.apiserver.context import ApiContext
@@ -57,10 +58,10 @@ _PR_SET_PDEATHSIG = 1
 
 # -- parent ----------------------------------------------------------------------------------------------
 def controller_manager_process(
-    *, runtime: str, nodes: int
+    *, runtime: str, nodes: int, data_dir: Path
 ) -> Callable[[ApiContext, asyncio.Event], Coroutine[Any, Any, None]]:
     """A cluster component running the controllers of ``runtime`` in a supervised child process."""
-    names = [spec.name for spec in controllers_for(runtime=runtime, nodes=nodes)]
+    names = [spec.name for spec in controllers_for(runtime=runtime, nodes=nodes, data_dir=data_dir)]
 
     async def component(ctx: ApiContext, stop: asyncio.Event) -> None:
         conn = local_connection(ctx)
@@ -72,6 +73,7 @@ def controller_manager_process(
             "tokens": tokens,
             "runtime": runtime,
             "nodes": nodes,
+            "data_dir": str(data_dir),
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
         try:
@@ -159,7 +161,9 @@ async def _run_child(config: dict[str, Any]) -> None:
         return tokens[agent]
 
     conn = Connection(config["server_url"], config.get("ca_file"), issue)
-    specs = controllers_for(runtime=config["runtime"], nodes=int(config["nodes"]))
+    specs = controllers_for(
+        runtime=config["runtime"], nodes=int(config["nodes"]), data_dir=Path(config["data_dir"])
+    )
     manager = ControllerManager(conn, stop, specs)
     # As in the API server's process: the imported modules are long-lived, and informer caches of
     # thousands of objects would make the default thresholds collect every few milliseconds.

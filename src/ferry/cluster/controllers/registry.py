@@ -8,7 +8,10 @@ kubelet when ``--runtime sim``). The names are the identities kube gives them (t
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferry.cluster.controllers.deployment import DeploymentController
 from ferry.cluster.controllers.endpoints import ENDPOINTS, PODS, SERVICES, EndpointsController
@@ -25,6 +28,9 @@ from ferry.cluster.controllers.runtime.manager import (
 from ferry.cluster.controllers.scheduler import Scheduler
 from ferry.cluster.controllers.serviceaccounts import NAMESPACES, SERVICE_ACCOUNTS, ServiceAccountsController
 from ferry.cluster.kubelet.sim import SimConfig, SimRuntime
+
+if TYPE_CHECKING:
+    from ferry.cluster.kubelet.process import KubeletConfig, ProcessKubelet
 
 NODES = "v1/nodes"
 
@@ -139,11 +145,87 @@ def sim_kubelet(config: SimConfig) -> ControllerSpec:
     return ControllerSpec("kubelet", build, workers=1)
 
 
-def controllers_for(*, runtime: str, nodes: int) -> list[ControllerSpec]:
-    """The control plane, plus the node runtime ``runtime`` ("sim", or "none" for an API-only cluster)."""
+class ProcessKubeletController:
+    """The process kubelet in the manager's shape: pod handlers start or wake pod workers; ``run`` is the node."""
+
+    def __init__(self, kubelet: ProcessKubelet) -> None:
+        self.kubelet = kubelet
+
+    def handlers(self) -> Mapping[str, HandlerSet]:
+        k = self.kubelet
+
+        def add(pod: dict[str, object]) -> list[str]:
+            k.on_pod(pod)
+            return []
+
+        def update(old: dict[str, object], new: dict[str, object]) -> list[str]:
+            k.on_pod(new)
+            return []
+
+        def delete(pod: dict[str, object]) -> list[str]:
+            k.on_pod_delete(pod)
+            return []
+
+        return {PODS: Handlers(add, update, delete), SERVICES: Handlers(_none, _none2, _none)}
+
+    async def sync(self, key: str) -> None:
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.kubelet.run(stop)
+
+
+def _none(obj: dict[str, object]) -> list[str]:
+    return []
+
+
+def _none2(old: dict[str, object], new: dict[str, object]) -> list[str]:
+    return []
+
+
+def _kubelet_config(data_dir: Path) -> KubeletConfig:
+    from ferry.cluster.kubelet.process import KubeletConfig
+
+    return KubeletConfig(
+        data_dir=data_dir,
+        name_prefix=os.environ.get("FERRY_KUBELET_PREFIX", "ferry"),
+        pod_cidr=os.environ.get("FERRY_KUBELET_POD_CIDR", "10.244.0.0/24"),
+    )
+
+
+def process_node(data_dir: Path) -> list[ControllerSpec]:
+    """The process kubelet and the node's network agent (kube-proxy's and CoreDNS's roles), over one
+    ``NodeNetwork``, keeping their state under the cluster's ``data_dir``. Tests give what they create on the
+    host their own names and addresses with ``FERRY_KUBELET_PREFIX`` (default ``ferry``) and
+    ``FERRY_KUBELET_POD_CIDR`` (default ``10.244.0.0/24``), read in the controller-manager child."""
+    from ferry.cluster.network.agent import NetworkAgentConfig, network_agent
+
+    def build(c: ControllerContext) -> ProcessKubeletController:
+        from ferry.cluster.kubelet.process import ProcessKubelet
+
+        kubelet = ProcessKubelet(
+            c.lister(PODS), c.lister(SERVICES), c.client, c.recorder, _kubelet_config(data_dir)
+        )
+        return ProcessKubeletController(kubelet)
+
+    def agent_config() -> NetworkAgentConfig:
+        k = _kubelet_config(data_dir)
+        state = k.data_dir / "kubelet" / "network"
+        return NetworkAgentConfig(state_dir=state, name_prefix=k.name_prefix, pod_cidr=k.pod_cidr)
+
+    return [ControllerSpec("kubelet", build, workers=1), network_agent(agent_config)]
+
+
+def controllers_for(*, runtime: str, nodes: int, data_dir: Path | None = None) -> list[ControllerSpec]:
+    """The control plane, plus the node runtime ``runtime`` ("sim", "process" (one node of real containers,
+    its state under ``data_dir``), or "none" for an API-only cluster)."""
     specs = list(CONTROL_PLANE)
     if runtime == "sim":
         specs.append(sim_kubelet(SimConfig(nodes=nodes)))
+    elif runtime == "process":
+        if data_dir is None:
+            raise ValueError("the process runtime keeps its state in the cluster's data dir: pass data_dir")
+        specs += process_node(data_dir)
     elif runtime != "none":
-        raise ValueError(f"unknown runtime {runtime!r}: expected sim or none")
+        raise ValueError(f"unknown runtime {runtime!r}: expected sim, process or none")
     return specs

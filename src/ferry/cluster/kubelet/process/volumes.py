@@ -1,0 +1,158 @@
+"""A pod's volumes on the host, under ``<kubelet dir>/pods/<uid>/volumes/<name>``, and its /etc files.
+
+:func:`prepare_volumes` writes each volume once per pod sync (idempotent; ConfigMap/Secret contents are
+rewritten when they change, atomically per file):
+
+* ``emptyDir``: an empty directory (``medium: Memory`` is a plain directory too: no tmpfs, said here);
+* ``configMap`` / ``secret``: one file per key, or only ``items`` (``key`` → ``path``, per-item ``mode``),
+  with ``defaultMode`` (default 0644); ``optional`` honoured;
+* ``downwardAPI``: ``items`` of ``fieldRef`` (envs.field_value) and ``resourceFieldRef``;
+* ``projected``: the sources above merged into one directory, and ``serviceAccountToken``, which is a
+  **placeholder** (the text ``ferry-placeholder-token``: this cluster has no token issuer for pods yet),
+  plus ``ca.crt``/``namespace`` from a ``kube-root-ca.crt``-style configMap source when the pod asks.
+
+Other volume types (hostPath, persistentVolumeClaim...) raise :class:`VolumeError`
+(``CreateContainerConfigError``). :func:`container_mounts` maps ``volumeMounts`` (``subPath``, ``readOnly``)
+to runtime :class:`~ferry.cluster.kubelet.runtime.Mount` s, plus ``/etc/hosts`` and ``/etc/resolv.conf``
+written by :func:`write_etc_files`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+from ferry.cluster.controllers.runtime.types import Obj
+from ferry.cluster.kubelet.process.envs import EnvError, Lookup, field_value, resource_value
+from ferry.cluster.kubelet.runtime import Mount
+
+PLACEHOLDER_TOKEN = "ferry-placeholder-token"
+
+
+class VolumeError(Exception):
+    """A volume cannot be prepared (missing source, unsupported type)."""
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _key_files(data: dict[str, bytes], src: Obj, default_mode: int) -> dict[str, tuple[bytes, int]]:
+    items = src.get("items")
+    if not items:
+        return {k: (v, default_mode) for k, v in data.items()}
+    out: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        key = str(item.get("key", ""))
+        if key not in data:
+            if src.get("optional"):
+                continue
+            raise VolumeError(f'configmap/secret key "{key}" not found')
+        out[str(item.get("path", key))] = (data[key], int(item.get("mode", default_mode)))
+    return out
+
+
+async def _source_files(
+    pod: Obj, src_type: str, src: Obj, lookup: Lookup, default_mode: int
+) -> dict[str, tuple[bytes, int]]:
+    ns = str(pod["metadata"].get("namespace", "default"))
+    if src_type in ("configMap", "secret"):
+        name = str(src.get("name") or src.get("secretName") or "")
+        obj = await lookup("v1/configmaps" if src_type == "configMap" else "v1/secrets", ns, name)
+        if obj is None:
+            if src.get("optional"):
+                return {}
+            raise VolumeError(f'{src_type} "{name}" not found')
+        if src_type == "secret":
+            data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+        else:
+            data = {k: str(v).encode() for k, v in (obj.get("data") or {}).items()}
+            data |= {k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()}
+        return _key_files(data, src, default_mode)
+    if src_type == "downwardAPI":
+        out: dict[str, tuple[bytes, int]] = {}
+        for item in src.get("items") or []:
+            mode = int(item.get("mode", default_mode))
+            try:
+                if "fieldRef" in item:
+                    value = field_value(pod, str(item["fieldRef"].get("fieldPath", "")))
+                else:
+                    ref = item.get("resourceFieldRef") or {}
+                    ctr: Obj = next(
+                        (
+                            c
+                            for c in pod["spec"].get("containers") or []
+                            if c["name"] == ref.get("containerName")
+                        ),
+                        {},
+                    )
+                    value = resource_value(ctr, ref, {})
+            except EnvError as e:
+                raise VolumeError(str(e)) from None
+            out[str(item["path"])] = (value.encode(), mode)
+        return out
+    if src_type == "serviceAccountToken":
+        return {str(src.get("path", "token")): (PLACEHOLDER_TOKEN.encode(), default_mode)}
+    raise VolumeError(f"unsupported projected source {src_type}")
+
+
+async def prepare_volumes(pod: Obj, pod_dir: Path, lookup: Lookup) -> dict[str, Path]:
+    """Create or refresh every volume of ``pod``; returns volume name → host directory."""
+    out: dict[str, Path] = {}
+    for vol in pod["spec"].get("volumes") or []:
+        name = str(vol["name"])
+        target = pod_dir / "volumes" / name
+        kinds = [k for k in ("emptyDir", "configMap", "secret", "downwardAPI", "projected") if k in vol]
+        if not kinds:
+            raise VolumeError(f"volume {name}: type not supported by the process kubelet")
+        kind, src = kinds[0], vol[kinds[0]] or {}
+        target.mkdir(parents=True, exist_ok=True)
+        if kind == "emptyDir":
+            out[name] = target
+            continue
+        default_mode = int(src.get("defaultMode", 0o644))
+        files: dict[str, tuple[bytes, int]] = {}
+        if kind == "projected":
+            for source in src.get("sources") or []:
+                for st, s in source.items():
+                    files |= await _source_files(pod, st, s or {}, lookup, default_mode)
+        else:
+            files = await _source_files(pod, kind, src, lookup, default_mode)
+        for rel, (data, mode) in files.items():
+            path = (target / rel).resolve()
+            if not path.is_relative_to(target.resolve()):
+                raise VolumeError(f"volume {name}: path {rel!r} leaves the volume")
+            _write(path, data, mode)
+        out[name] = target
+    return out
+
+
+def write_etc_files(pod_dir: Path, hosts: str, resolv: str) -> tuple[Path, Path]:
+    etc = pod_dir / "etc"
+    _write(etc / "hosts", hosts.encode(), 0o644)
+    _write(etc / "resolv.conf", resolv.encode(), 0o644)
+    return etc / "hosts", etc / "resolv.conf"
+
+
+def container_mounts(container: Obj, volumes: dict[str, Path], etc: tuple[Path, Path]) -> list[Mount]:
+    mounts = [Mount(etc[0], "/etc/hosts"), Mount(etc[1], "/etc/resolv.conf")]
+    for vm in container.get("volumeMounts") or []:
+        host = volumes.get(str(vm.get("name")))
+        if host is None:
+            raise VolumeError(f'volume "{vm.get("name")}" not found in the pod')
+        if sub := vm.get("subPath"):
+            host = host / str(sub)
+            if not host.exists():
+                host.mkdir(parents=True)
+        mounts.append(Mount(host, str(vm["mountPath"]), read_only=bool(vm.get("readOnly"))))
+    return mounts
+
+
+def remove_pod_dir(pod_dir: Path) -> None:
+    shutil.rmtree(pod_dir, ignore_errors=True)
