@@ -52,9 +52,42 @@ async def test_setup_node_falls_back_to_a_bridge_without_dummy(tmp_path: Path) -
         "ip link set dev ferry0 up",
         "ip -o link show dev ferry-svc0",
         "ip link add name ferry-svc0 type dummy",
+        "ip -o link show dev ferry-svc0",  # a lost race would have left it there: it is not
         "ip link add name ferry-svc0 type bridge",
         "ip link set dev ferry-svc0 up",
     ]
+
+
+class RacingRecorder(Recorder):
+    """Another process creates the links between our 'does it exist' and our 'add'."""
+
+    def __init__(self) -> None:
+        super().__init__(fail=set())
+        self.made: set[str] = set()
+
+    async def __call__(
+        self, argv: Sequence[str], *, stdin: str | None = None, check: bool = True
+    ) -> CommandResult:
+        line = " ".join(argv).replace(IP, "ip")
+        self.calls.append(line)
+        name = line.split()[-1] if "link show" in line else (line.split()[4] if " link add " in line else "")
+        if "link show" in line:
+            rc = 0 if name in self.made else 1
+            if name not in self.made:
+                self.made.add(name)  # the other process wins the race right after our check
+            return CommandResult(tuple(argv), rc, "", "")
+        if " link add " in line:
+            if check:
+                raise CommandError(argv, 2, "RTNETLINK answers: File exists")
+            return CommandResult(tuple(argv), 2, "", "RTNETLINK answers: File exists")
+        return CommandResult(tuple(argv), 0, "", "")
+
+
+async def test_losing_the_setup_race_to_the_other_node_agent_is_fine(tmp_path: Path) -> None:
+    rec = RacingRecorder()
+    await node(tmp_path, rec).setup_node()  # no CommandError: "File exists" means the link is there
+    assert "ip link add name ferry0 mtu 1500 type bridge" in rec.calls
+    assert rec.calls[-1] == "ip link set dev ferry-svc0 up"
 
 
 async def test_pod_sandbox_commands_and_names(tmp_path: Path) -> None:

@@ -95,23 +95,36 @@ class NodeNetwork:
     async def _link_exists(self, name: str) -> bool:
         return (await self.runner([IP, "-o", "link", "show", "dev", name], check=False)).returncode == 0
 
+    async def _ensure_link(self, name: str, *kinds: tuple[str, ...]) -> None:
+        """Create link ``name`` unless it exists, trying each ``ip link add`` spec in turn.
+
+        The kubelet and the network agent both set the node up, concurrently at start-up: whoever loses the
+        race between "does it exist" and "add" gets "File exists", which means the link is there as wanted.
+        """
+        if await self._link_exists(name):
+            return
+        argv: list[str] = []
+        made = None
+        for spec in kinds:
+            argv = [IP, "link", "add", "name", name, *spec]
+            made = await self.runner(argv, check=False)
+            if made.returncode == 0 or await self._link_exists(name):
+                return
+        assert made is not None
+        raise CommandError(argv, made.returncode, made.stderr)
+
     async def setup_node(self) -> None:
         """Create the bridge, the service link and (with ``outbound_nat``) the NAT table; idempotent."""
         cfg, state = self.config, self._state()
         state.update(bridge=cfg.bridge, service_link=cfg.service_link)
         self._save(state)  # recorded before creating, so a crash in between still tears down
-        if not await self._link_exists(cfg.bridge):
-            await self.runner([IP, "link", "add", "name", cfg.bridge, "mtu", str(cfg.mtu), "type", "bridge"])
+        await self._ensure_link(cfg.bridge, ("mtu", str(cfg.mtu), "type", "bridge"))
         await self.runner(
             [IP, "addr", "replace", f"{self.gateway}/{self.ipam.prefix_len}", "dev", cfg.bridge]
         )
         await self.runner([IP, "link", "set", "dev", cfg.bridge, "up"])
-        if not await self._link_exists(cfg.service_link):
-            made = await self.runner(
-                [IP, "link", "add", "name", cfg.service_link, "type", "dummy"], check=False
-            )
-            if made.returncode != 0:  # no dummy driver in this kernel: a bridge without ports serves the same
-                await self.runner([IP, "link", "add", "name", cfg.service_link, "type", "bridge"])
+        # A dummy link; a kernel without the dummy driver gets a bridge without ports, which serves the same.
+        await self._ensure_link(cfg.service_link, ("type", "dummy"), ("type", "bridge"))
         await self.runner([IP, "link", "set", "dev", cfg.service_link, "up"])
         if cfg.outbound_nat:
             await self._setup_nat(state)
