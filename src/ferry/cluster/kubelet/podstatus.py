@@ -84,21 +84,56 @@ def pod_status(p: _Pod, obj: Obj, now: float) -> Obj:
     init_done = now >= p.init_at
     statuses = [_container_status(p, c, now, init_done) for c in p.ctrs]
     phase = _phase(p, spec.get("restartPolicy") or "Always", init_done)
-    terminal = phase in ("Succeeded", "Failed")
     unready = [s["name"] for s in statuses if not s["ready"]]
     incomplete = " ".join(n for n, _ in p.inits)
-    conds: list[tuple[str, bool, str, str]] = [("PodReadyToStartContainers", not terminal, "", "")]
-    if init_done:
+    st = pod_level_status(
+        current,
+        spec,
+        phase=phase,
+        sandbox_ready=True,
+        pending_inits=None if init_done else incomplete,
+        unready=unready,
+        host_ip=p.node.ip,
+        pod_ip=p.ip,
+        since=p.since,
+        now=now,
+    )
+    if p.inits:
+        st["initContainerStatuses"] = [_init_status(p, n, i, init_done) for n, i in p.inits]
+    st["containerStatuses"] = sorted(statuses, key=lambda s: str(s["name"]))
+    return st
+
+
+def pod_level_status(
+    current: Obj,
+    spec: Obj,
+    *,
+    phase: str,
+    sandbox_ready: bool,
+    pending_inits: str | None,
+    unready: list[str],
+    host_ip: str,
+    pod_ip: str,
+    since: float,
+    now: float,
+) -> Obj:
+    """The pod-level part of a kubelet's status, shared by the sim and the process kubelet: ``phase``, the
+    conditions in the kubelet's order (foreign ones kept first; ``lastTransitionTime`` moves only when a
+    status flips), host and pod IPs, ``startTime``. ``pending_inits`` names the init containers not done yet
+    (None when initialized); ``unready`` the app containers that are not ready. Container statuses are the
+    caller's."""
+    terminal = phase in ("Succeeded", "Failed")
+    conds: list[tuple[str, bool, str, str]] = [
+        ("PodReadyToStartContainers", sandbox_ready and not terminal, "", "")
+    ]
+    if pending_inits is None:
         conds.append(("Initialized", True, "PodCompleted" if phase == "Succeeded" else "", ""))
     else:
-        msg = f"containers with incomplete status: [{incomplete}]"
+        msg = f"containers with incomplete status: [{pending_inits}]"
         conds.append(("Initialized", False, "ContainersNotInitialized", msg))
+    ready: tuple[bool, str, str]
     if terminal:
-        ready: tuple[bool, str, str] = (
-            False,
-            "PodCompleted" if phase == "Succeeded" else "PodFailed",
-            "",
-        )
+        ready = (False, "PodCompleted" if phase == "Succeeded" else "PodFailed", "")
     elif unready:
         ready = (False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
     else:
@@ -110,21 +145,13 @@ def pod_status(p: _Pod, obj: Obj, now: float) -> Obj:
     for type_, ok, reason, message in conds:
         s = "True" if ok else "False"
         prev = old.get(type_) or {}
-        since = prev.get("lastTransitionTime") if prev.get("status") == s else None
-        cond = {
-            "type": type_,
-            "status": s,
-            "lastProbeTime": None,
-            "lastTransitionTime": since or _ts(now),
-        }
+        kept = prev.get("lastTransitionTime") if prev.get("status") == s else None
+        cond = {"type": type_, "status": s, "lastProbeTime": None, "lastTransitionTime": kept or _ts(now)}
         out.append(cond | ({"reason": reason} if reason else {}) | ({"message": message} if message else {}))
-    st = dict(current) | {"phase": phase, "conditions": out, "hostIP": p.node.ip}
-    st |= {"hostIPs": [{"ip": p.node.ip}], "startTime": _ts(p.since)}
-    if p.ip:
-        st |= {"podIP": p.ip, "podIPs": [{"ip": p.ip}]}
-    if p.inits:
-        st["initContainerStatuses"] = [_init_status(p, n, i, init_done) for n, i in p.inits]
-    st["containerStatuses"] = sorted(statuses, key=lambda s: str(s["name"]))
+    st = dict(current) | {"phase": phase, "conditions": out, "hostIP": host_ip}
+    st |= {"hostIPs": [{"ip": host_ip}], "startTime": _ts(since)}
+    if pod_ip:
+        st |= {"podIP": pod_ip, "podIPs": [{"ip": pod_ip}]}
     return st
 
 

@@ -5,7 +5,7 @@
 ``lastState``), the waiting reason (ContainerCreating, PodInitializing, ErrImagePull, ImagePullBackOff,
 CrashLoopBackOff, CreateContainerConfigError...), restartCount, imageID (``registry/repo@sha256:...`` of the
 pulled image) and its back-offs. :func:`pod_status` builds ``status``: kubelet's ``getPhase``, the conditions in
-the kubelet's order with the readiness gates (the sim's :data:`KUBELET_CONDITIONS` and ``_gates``; a
+the kubelet's order with the readiness gates (the same `podstatus.pod_level_status` as the sim; a
 lastTransitionTime changes only when a status flips), hostIP(s), podIP(s), startTime, initContainerStatuses and
 containerStatuses (sorted by name, as the sim). :func:`save_record` / :func:`load_record` / :func:`restore`
 keep each pod's instances on disk (``record.json``) for a restarted kubelet.
@@ -22,7 +22,7 @@ from typing import Any
 from ferry.cluster.controllers.runtime.types import Obj
 from ferry.cluster.kubelet.behaviour import Backoff
 from ferry.cluster.kubelet.nodes import _ts
-from ferry.cluster.kubelet.podstatus import KUBELET_CONDITIONS, _gates
+from ferry.cluster.kubelet.podstatus import pod_level_status
 
 SCHEME = "ferry://"
 
@@ -106,46 +106,21 @@ def pod_status(
 ) -> Obj:
     spec, current = obj["spec"], obj.get("status") or {}
     ph = phase(ctrs, inits, spec.get("restartPolicy") or "Always", stopping)
-    terminal = ph in ("Succeeded", "Failed")
     initialized = init_done(inits)
     statuses = [container_status(c, pod_initializing=not initialized) for c in ctrs]
     unready = [s["name"] for s in statuses if not s["ready"]]
-    conds: list[tuple[str, bool, str, str]] = [
-        ("PodReadyToStartContainers", sandbox_ready and not terminal, "", "")
-    ]
-    if initialized:
-        conds.append(("Initialized", True, "PodCompleted" if ph == "Succeeded" else "", ""))
-    else:
-        pending = " ".join(c.name for c in inits if not c.done)
-        conds.append(
-            (
-                "Initialized",
-                False,
-                "ContainersNotInitialized",
-                f"containers with incomplete status: [{pending}]",
-            )
-        )
-    ready: tuple[bool, str, str]
-    if terminal:
-        ready = (False, "PodCompleted" if ph == "Succeeded" else "PodFailed", "")
-    elif unready:
-        ready = (False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
-    else:
-        ready = (True, "", "")
-    conds += [("Ready", *(_gates(spec, current) if ready[0] else ready)), ("ContainersReady", *ready)]
-    conds.append(("PodScheduled", True, "", ""))
-    old = {c.get("type"): c for c in current.get("conditions") or []}
-    out = [c for c in current.get("conditions") or [] if c.get("type") not in KUBELET_CONDITIONS]
-    for type_, ok, reason, message in conds:
-        s = "True" if ok else "False"
-        prev = old.get(type_) or {}
-        since_t = prev.get("lastTransitionTime") if prev.get("status") == s else None
-        cond = {"type": type_, "status": s, "lastProbeTime": None, "lastTransitionTime": since_t or _ts(now)}
-        out.append(cond | ({"reason": reason} if reason else {}) | ({"message": message} if message else {}))
-    st = dict(current) | {"phase": ph, "conditions": out, "hostIP": host_ip}
-    st |= {"hostIPs": [{"ip": host_ip}], "startTime": _ts(since)}
-    if pod_ip:
-        st |= {"podIP": pod_ip, "podIPs": [{"ip": pod_ip}]}
+    st = pod_level_status(
+        current,
+        spec,
+        phase=ph,
+        sandbox_ready=sandbox_ready,
+        pending_inits=None if initialized else " ".join(c.name for c in inits if not c.done),
+        unready=unready,
+        host_ip=host_ip,
+        pod_ip=pod_ip,
+        since=since,
+        now=now,
+    )
     if inits:
         st["initContainerStatuses"] = [container_status(c, pod_initializing=False) for c in inits]
     st["containerStatuses"] = sorted(statuses, key=lambda s: str(s["name"]))
