@@ -145,7 +145,9 @@ def proc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcClust
     data.mkdir()
     log = open(data / "cluster.log", "wb")  # noqa: SIM115 - closed at teardown
     cmd = [sys.executable, "-m", "ferry", "cluster", "up", "--data-dir", str(data)]
-    cmd += ["--listen", "127.0.0.1:0", "--runtime", "process"]
+    # A service range of its own too, so that clusters of concurrent test runs never claim the same ClusterIP.
+    service_cidr = f"10.{random.randint(100, 190)}.0.0/16"
+    cmd += ["--listen", "127.0.0.1:0", "--runtime", "process", "--service-cidr", service_cidr]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     cluster = ProcCluster(data, prefix, "", proc, cidr.rsplit(".", 1)[0] + ".")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import ipaddress
 import json
 import logging
 import os
@@ -122,6 +123,13 @@ def cluster() -> None:
     "port when --listen asks for one; off: no registry.",
 )
 @click.option(
+    "--service-cidr",
+    default="10.96.0.0/12",
+    show_default=True,
+    help="ClusterIPs are allocated from this range (kube-apiserver's --service-cluster-ip-range); the first "
+    "address is the kubernetes Service.",
+)
+@click.option(
     "--controllers-in-process",
     is_flag=True,
     hidden=True,
@@ -135,19 +143,21 @@ def up(
     runtime: str,
     nodes: int,
     registry_listen: str,
+    service_cidr: str,
     controllers_in_process: bool,
 ) -> None:
     """Start the cluster and print how to point kubectl at it."""
     data_dir = data_dir.expanduser().resolve()
     host, port = _parse_listen(listen)
     registry_port = _registry_port(registry_listen, host, port)
+    service_cidr = _service_cidr(service_cidr)
     holder = _lock_holder(data_dir)
     if holder is not None:
         state = _state(data_dir) or {}
         where = f", {state['server']}" if state.get("server") else ""
         raise click.ClickException(f"a cluster is already running on {data_dir} (pid {holder or '?'}{where})")
     if detach:
-        _up_detached(data_dir, listen, compaction_window, runtime, nodes, registry_listen)
+        _up_detached(data_dir, _argv_without_detach(click.get_current_context()))
         return
     from ferry.cluster.server import ClusterConfig, ClusterError, run_cluster
 
@@ -161,6 +171,7 @@ def up(
         nodes=nodes,
         controllers_in_process=controllers_in_process,
         registry_port=registry_port,
+        service_cidr=service_cidr,
     )
 
     def ready(url: str) -> None:
@@ -203,32 +214,40 @@ def _registry_port(value: str, host: str, api_port: int) -> int | None:
     return int(port)
 
 
-def _up_detached(
-    data_dir: Path, listen: str, compaction_window: float, runtime: str, nodes: int, registry: str
-) -> None:
+def _service_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--service-cidr") from None
+    if network.version != 4 or network.num_addresses < 16:
+        raise click.BadParameter(
+            "an IPv4 range of at least 16 addresses, e.g. 10.96.0.0/12", param_hint="--service-cidr"
+        )
+    return str(network)
+
+
+def _argv_without_detach(ctx: click.Context) -> list[str]:
+    """``cluster up``'s own options as given (defaults included), minus ``--detach``: the child's arguments."""
+    argv: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in (None, "detach", "help"):
+            continue
+        value = ctx.params.get(param.name)
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            if value:
+                argv.append(flag)
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _up_detached(data_dir: Path, argv: list[str]) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "cluster.log"
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ferry",
-                "cluster",
-                "up",
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                listen,
-                "--compaction-window",
-                str(compaction_window),
-                "--runtime",
-                runtime,
-                "--nodes",
-                str(nodes),
-                "--registry",
-                registry,
-            ],
+            [sys.executable, "-m", "ferry", "cluster", "up", *argv],
             stdout=logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
