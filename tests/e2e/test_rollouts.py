@@ -789,7 +789,7 @@ def test_get_pods_status_column(sim_kube: SimCluster) -> None:
         ),
         pod("too-big", resources={"requests": {"cpu": "100"}}),
     ]
-    # a multi-document stream (a `kind: List` would need /openapi/v2 for kubectl's client-side validation)
+    # a multi-document stream (test_kubectl_list.py covers `kind: List`)
     kube.run("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
 
     expected = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ferry.cluster.apiserver import discovery, errors, handlers, patching, subresources, watching
+from ferry.cluster.apiserver import discovery, errors, handlers, openapiv2, patching, subresources, watching
 from ferry.cluster.apiserver.auth import ANONYMOUS, Attributes, UserInfo
 from ferry.cluster.apiserver.codec import dumps
 from ferry.cluster.apiserver.context import ApiContext
@@ -133,7 +133,11 @@ async def openapi_doc(request: web.Request) -> web.Response:
 
 
 async def openapi_v2(request: web.Request) -> web.Response:
-    raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+    served = openapiv2.negotiate(request.headers.get("Accept", ""))
+    if served is None:
+        raise errors.ApiError(406, "NotAcceptable", "only application/json and protobuf are served", {})
+    body = openapiv2.document_protobuf() if served == openapiv2.PROTOBUF else openapiv2.document_json()
+    return web.Response(body=body, headers={"Content-Type": served, "Vary": "Accept"})
 
 
 # -- resources -----------------------------------------------------------------------------------------
