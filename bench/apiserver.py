@@ -1,7 +1,7 @@
 """API server figures over real HTTPS, client and server in separate processes (printed, not asserted).
 
 Run ``.venv/bin/python bench/apiserver.py`` (``--quick`` for a small smoke run). It starts a real
-cluster process (``python -m ferry cluster up --detach --data-dir <tmp> --listen 127.0.0.1:0``), drives
+cluster process (``python -m ferry cluster up --detach --data-dir <tmp> --listen 127.0.0.1:0 --runtime sim``), drives
 it with aiohttp clients using the admin token and the cluster's CA, and stops it with
 ``ferry cluster down``. Phases:
 
@@ -165,13 +165,23 @@ finally:
 def start_server(data_dir: Path, profile: Path | None) -> Server:
     proc: subprocess.Popen[bytes] | None = None
     if profile is None:
-        ferry("cluster", "up", "--detach", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0")
+        ferry(
+            "cluster",
+            "up",
+            "--detach",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--runtime",
+            "sim",
+        )
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
         log = open(data_dir / "cluster.log", "ab")  # noqa: SIM115 - handed to the child
         cmd = [sys.executable, "-c", PROFILE_RUNNER, str(profile), "cluster", "up"]
         proc = subprocess.Popen(
-            [*cmd, "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+            [*cmd, "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--runtime", "sim"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """Controller figures: a large Deployment created and rolled by a real cluster process (printed, not asserted).
 
 Run ``.venv/bin/python bench/controllers.py`` (``--quick`` for 100 replicas). It starts a cluster process with
-the sim kubelet (``python -m ferry cluster up --detach --data-dir <tmp> --listen 127.0.0.1:0 --nodes 10``),
+the sim kubelet (``python -m ferry cluster up --detach --data-dir <tmp> --listen 127.0.0.1:0 --runtime sim --nodes 10``),
 drives it over HTTPS with the admin token and the cluster's CA, and stops it with ``ferry cluster down``.
 
 1. **scale-up**: a Deployment of 1,000 replicas (RollingUpdate 25%/25%) whose pods start at once and are
@@ -180,7 +180,8 @@ def start_server(data_dir: Path, nodes: int, profile: Path | None) -> Server:
     """``ferry cluster up`` with the sim kubelet on ``nodes`` nodes: detached, or in the foreground under
     cProfile (as ``bench/apiserver.py`` does) with the controllers in the server's process, so that one
     profile covers both."""
-    args = ["cluster", "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--nodes", str(nodes)]
+    args = ["cluster", "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--runtime", "sim"]
+    args += ["--nodes", str(nodes)]
     proc: subprocess.Popen[bytes] | None = None
     if profile is None:
         ferry(*args[:2], "--detach", *args[2:])

@@ -121,6 +121,8 @@ class Server:
                     f"127.0.0.1:{self.port}",
                     "--registry",
                     "0",  # a fixed API port would otherwise put the registry on 5000 (auto), shared by clusters
+                    "--runtime",
+                    "sim",
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -23,7 +23,19 @@ CHART = Path(__file__).parent / "charts" / "web"
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     base = tmp_path_factory.mktemp("helm-wait")
     data = base / "cluster"
-    ferry("cluster", "up", "--detach", "--data-dir", str(data), "--listen", "127.0.0.1:0", "--nodes", "2")
+    ferry(
+        "cluster",
+        "up",
+        "--detach",
+        "--data-dir",
+        str(data),
+        "--listen",
+        "127.0.0.1:0",
+        "--runtime",
+        "sim",
+        "--nodes",
+        "2",
+    )
     try:
         yield Kube(data, base / "kubectl-cache")
     finally:

@@ -92,6 +92,13 @@ class ProcCluster:
     def apply(self, manifest: str) -> None:
         self.kubectl("apply", "-f", "-", input=manifest)
 
+    def ingress_port(self) -> int:
+        """The ingress proxy's port on 127.0.0.1, once its controller has written it."""
+        path = self.data_dir / "kubelet" / "network" / "ingress.json"
+        return int(
+            self.wait_for("ingress.json", lambda: path.exists() and json.loads(path.read_text()))["port"]
+        )
+
 
 def _build_and_push(tmp: Path, registry: str) -> str:
     context = tmp / "context"
@@ -148,6 +155,7 @@ def proc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcClust
     # A service range of its own too, so that clusters of concurrent test runs never claim the same ClusterIP.
     service_cidr = f"10.{random.randint(100, 190)}.0.0/16"
     cmd += ["--listen", "127.0.0.1:0", "--runtime", "process", "--service-cidr", service_cidr]
+    cmd += ["--ingress", "0"]  # any free port: ProcCluster.ingress_port() reads it
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     cluster = ProcCluster(data, prefix, "", proc, cidr.rsplit(".", 1)[0] + ".")
     try:

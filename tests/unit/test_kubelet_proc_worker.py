@@ -102,6 +102,7 @@ class FakeKubelet:
         self.images = FakeImages()
         self.pulled: dict[str, Any] = {}
         self.network = None
+        self.tokens = None  # projected service-account tokens: the placeholder (tests/unit/test_satokens.py)
         self.node = _Node("ferry-node-1", "127.0.0.1", __import__("ipaddress").IPv4Network("10.244.0.0/24"))
         self.allocatable = {"cpu": "2", "memory": "4Gi"}
         self.released: list[str] = []

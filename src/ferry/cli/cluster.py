@@ -107,13 +107,20 @@ def cluster() -> None:
 )
 @click.option(
     "--runtime",
-    type=click.Choice(["sim", "process", "none"]),
-    default="sim",
+    type=click.Choice(["process", "sim", "none"]),
+    default="process",
     show_default=True,
-    help="Node runtime: sim (simulated kubelet, pods get status without processes), process (one node running "
-    "real containers: runc as root, else plain processes) or none (API only).",
+    help="Node runtime: process (one node running real containers: runc isolation as root with runc; "
+    "without them plain host processes, NOT isolated, which `kubectl describe node` and the log say), sim "
+    "(simulated kubelets, pods get status without processes; for many nodes) or none (API only).",
 )
-@click.option("--nodes", type=click.IntRange(1, 1000), default=1, show_default=True, help="Simulated nodes.")
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Simulated nodes (--runtime sim).",
+)
 @click.option(
     "--registry",
     "registry_listen",
@@ -130,6 +137,22 @@ def cluster() -> None:
     "address is the kubernetes Service.",
 )
 @click.option(
+    "--gitops",
+    "gitops_repo",
+    metavar="APP_REPO",
+    type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path),
+    help="Also run the GitOps reconciler (ferry reconcile) for the app repository APP_REPO (where ferry.yaml "
+    "is), supervised by the cluster, with a webhook on 127.0.0.1 (its address: ferry cluster status).",
+)
+@click.option(
+    "--ingress",
+    "ingress_listen",
+    default="auto",
+    show_default=True,
+    help="PORT on 127.0.0.1 of the ingress proxy serving Ingresses (--runtime process); auto: 8080, or any free "
+    "port when --listen asks for one (ferry cluster status shows it); off: no ingress.",
+)
+@click.option(
     "--controllers-in-process",
     is_flag=True,
     hidden=True,
@@ -144,6 +167,8 @@ def up(
     nodes: int,
     registry_listen: str,
     service_cidr: str,
+    gitops_repo: Path | None,
+    ingress_listen: str,
     controllers_in_process: bool,
 ) -> None:
     """Start the cluster and print how to point kubectl at it."""
@@ -151,6 +176,11 @@ def up(
     host, port = _parse_listen(listen)
     registry_port = _registry_port(registry_listen, host, port)
     service_cidr = _service_cidr(service_cidr)
+    ingress_port = _ingress_port(ingress_listen, port, runtime)
+    if nodes > 1 and runtime != "sim":
+        raise click.ClickException(f"--nodes {nodes} needs --runtime sim (--runtime {runtime} runs one node)")
+    if gitops_repo is not None and not (gitops_repo / "ferry.yaml").is_file():
+        raise click.BadParameter(f"{gitops_repo} has no ferry.yaml", param_hint="--gitops")
     holder = _lock_holder(data_dir)
     if holder is not None:
         state = _state(data_dir) or {}
@@ -172,6 +202,8 @@ def up(
         controllers_in_process=controllers_in_process,
         registry_port=registry_port,
         service_cidr=service_cidr,
+        gitops_repo=gitops_repo,
+        ingress_port=ingress_port,
     )
 
     def ready(url: str) -> None:
@@ -179,6 +211,7 @@ def up(
         registry = (_state(data_dir) or {}).get("registry")
         if registry:
             console.print(f"registry serving on [bold]{registry}[/bold]")
+        _print_gitops(_state(data_dir) or {})
         console.print(f"export KUBECONFIG={config.kubeconfig}")
         sys.stdout.flush()
 
@@ -214,6 +247,30 @@ def _registry_port(value: str, host: str, api_port: int) -> int | None:
     return int(port)
 
 
+def _ingress_port(value: str, api_port: int, runtime: str) -> int | None:
+    """``--ingress``: None for off (and for runtimes without pods to route to); a port (0 = any free one)."""
+    if value == "off" or (value == "auto" and runtime != "process"):
+        return None
+    if value == "auto":
+        return 8080 if api_port != 0 else 0
+    if not value.isdigit() or int(value) > 65535:
+        raise click.BadParameter(f"{value!r} is not PORT, auto or off", param_hint="--ingress")
+    if runtime != "process":
+        raise click.BadParameter(
+            f"the ingress routes to pods of --runtime process, not {runtime}", param_hint="--ingress"
+        )
+    return int(value)
+
+
+def _ingress_url(data_dir: Path) -> str | None:
+    """Where the ingress proxy listens, as its controller recorded it once listening (None: not yet, or off)."""
+    try:
+        url = json.loads((data_dir / "kubelet" / "network" / "ingress.json").read_text()).get("url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(url) if url else None
+
+
 def _service_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -224,6 +281,21 @@ def _service_cidr(value: str) -> str:
             "an IPv4 range of at least 16 addresses, e.g. 10.96.0.0/12", param_hint="--service-cidr"
         )
     return str(network)
+
+
+def _print_gitops(state: dict[str, Any], *, status: bool = False) -> None:
+    """The supervised reconciler (``--gitops``): its app repo, webhook and log; with ``status``, its pid."""
+    gitops = state.get("gitops")
+    if not gitops:
+        return
+    pid = ""
+    if status:
+        text = Path(gitops["pidFile"]).read_text().strip() if Path(gitops["pidFile"]).exists() else ""
+        alive = text.isdigit() and Path(f"/proc/{text}").exists()
+        pid = f" (pid {text})" if alive else " (not running; restarting, see the log)"
+    console.print(
+        f"gitops reconciler{pid}: repo {gitops['repo']}, webhook {gitops['webhook']}, log {gitops['log']}"
+    )
 
 
 def _argv_without_detach(ctx: click.Context) -> list[str]:
@@ -262,6 +334,7 @@ def _up_detached(data_dir: Path, argv: list[str]) -> None:
             )
             if state.get("registry"):
                 console.print(f"registry serving on [bold]{state['registry']}[/bold]")
+            _print_gitops(state)
             console.print(f"export KUBECONFIG={data_dir / 'kubeconfig'}")
             return
         if proc.poll() is not None:
@@ -290,6 +363,10 @@ def status(data_dir: Path) -> None:
     )
     if state.get("registry"):
         console.print(f"registry: {state['registry']}")
+    ingress = _ingress_url(data_dir)
+    if ingress:
+        console.print(f"ingress: {ingress}")
+    _print_gitops(state, status=True)
     console.print(f"export KUBECONFIG={state['kubeconfig']}")
     if ready != "ok":
         sys.exit(1)

@@ -39,6 +39,13 @@ async def _ensure(
             raise
 
 
+def in_cluster_names(service_cidr: str, domain: str = "cluster.local") -> list[str]:
+    """The names pods use for the API server, which its serving certificate must carry (as kube-apiserver's
+    does): the ``kubernetes`` Service's short and qualified names and its ClusterIP."""
+    svc = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{domain}"]
+    return [*svc, kubernetes_service_ip(service_cidr)]
+
+
 async def bootstrap(storage: Storage, catalog: Catalog, *, host: str, port: int, service_cidr: str) -> None:
     for ns in SYSTEM_NAMESPACES:
         await _ensure(storage, catalog, "", "v1", "namespaces", None, {"metadata": {"name": ns}})

@@ -38,8 +38,9 @@ from aiohttp import web
 from ferry.cluster.apiserver.app import build_app
 from ferry.cluster.apiserver.auth import ADMIN, TokenAuthenticator
 from ferry.cluster.apiserver.context import ApiContext, ServerSettings
+from ferry.cluster.apiserver.satokens import ServiceAccountTokens, ensure_signing_key
 from ferry.cluster.apiserver.tls import ensure_tls
-from ferry.cluster.bootstrap import bootstrap
+from ferry.cluster.bootstrap import bootstrap, in_cluster_names
 from ferry.cluster.controllers.garbagecollector import garbage_collector
 from ferry.cluster.crds import watch_crds
 from ferry.cluster.resources.catalog import Catalog
@@ -66,9 +67,9 @@ class ClusterConfig:
     compaction_window_seconds: float = 300.0
     compaction_interval_seconds: float = 60.0
     service_cidr: str = "10.96.0.0/12"
-    # The node runtime: "sim" (simulated kubelet; the process runtime replaces it as the default when it
-    # lands) or "none" (API server and garbage collector only, no workload controllers).
-    runtime: str = "sim"
+    # The node runtime: "process" (one node of real containers: runc as root, else plain processes), "sim"
+    # (simulated kubelets, `nodes` of them) or "none" (API server and garbage collector only).
+    runtime: str = "process"
     nodes: int = 1
     # The controllers run in a child process of their own (the second core), as kube-controller-manager
     # does; in-process is for profiling them together with the API server.
@@ -76,6 +77,12 @@ class ClusterConfig:
     # The embedded OCI registry (ferry.registry.server), on the cluster's host; None: no registry; 0: any
     # free port (the CLI's `--registry auto` asks for 5000 when the API port is fixed). Data in <data_dir>/registry.
     registry_port: int | None = 0
+    # The ingress proxy on <host>:<port> (--runtime process only; ferry.cluster.network.ingresscontroller); None:
+    # off; 0: any free port (the port is then in <data_dir>/kubelet/network/ingress.json once it listens).
+    ingress_port: int | None = None
+    # `ferry cluster up --gitops APP_REPO`: supervise `ferry reconcile` for that app repo (a child process;
+    # ferry.cluster.reconciler). None: no reconciler.
+    gitops_repo: Path | None = None
     components: list[Component] = field(default_factory=list)
 
     @property
@@ -102,9 +109,16 @@ def _runtime_components(config: ClusterConfig) -> list[Component]:
         from ferry.cluster.controllers.process import controller_manager_process
 
         return [
-            controller_manager_process(runtime=config.runtime, nodes=config.nodes, data_dir=config.data_dir)
+            controller_manager_process(
+                runtime=config.runtime,
+                nodes=config.nodes,
+                data_dir=config.data_dir,
+                ingress_port=config.ingress_port,
+            )
         ]
-    specs = controllers_for(runtime=config.runtime, nodes=config.nodes, data_dir=config.data_dir)
+    specs = controllers_for(
+        runtime=config.runtime, nodes=config.nodes, data_dir=config.data_dir, ingress_port=config.ingress_port
+    )
 
     async def manager(ctx: ApiContext, stop: asyncio.Event) -> None:
         await controller_manager(ctx, stop, specs)
@@ -231,13 +245,15 @@ async def run_cluster(
     registry: RunningRegistry | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
-        tls = ensure_tls(data / "pki", hosts=[config.host])
+        # Pods reach this server as https://kubernetes.default.svc (or the Service's ClusterIP): those
+        # names are in the serving certificate too, as kube-apiserver puts them there.
+        tls = ensure_tls(data / "pki", hosts=[config.host, *in_cluster_names(config.service_cidr)])
         token = _admin_token(data)
         catalog = Catalog()
         settings = ServerSettings(service_cidr=config.service_cidr)
-        ctx = ApiContext(
-            store=store, catalog=catalog, authenticator=TokenAuthenticator({token: ADMIN}), settings=settings
-        )
+        sa_tokens = ServiceAccountTokens(ensure_signing_key(data / "pki"), store)
+        authenticator = TokenAuthenticator({token: ADMIN}, verifiers=[sa_tokens.authenticate])
+        ctx = ApiContext(store=store, catalog=catalog, authenticator=authenticator, settings=settings)
         app = build_app(ctx)
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
@@ -264,6 +280,12 @@ async def run_cluster(
             config.kubeconfig,
             yaml.safe_dump(kubeconfig_document(server_url, tls.ca_cert.read_bytes(), token)),
         )
+        gitops_state: dict[str, str] | None = None
+        if config.gitops_repo is not None:  # after the kubeconfig exists: the reconciler reads it at start
+            from ferry.cluster.reconciler import gitops_component
+
+            gitops, gitops_state = gitops_component(app_repo=config.gitops_repo, data_dir=data)
+            tasks.append(asyncio.create_task(gitops(ctx, stop), name="gitops-reconciler"))
         _write_atomic(
             config.state_file,
             json.dumps(
@@ -274,6 +296,7 @@ async def run_cluster(
                     "host": config.host,
                     "kubeconfig": str(config.kubeconfig),
                     "registry": registry.host_port if registry is not None else None,
+                    "gitops": gitops_state,
                 }
             ),
         )

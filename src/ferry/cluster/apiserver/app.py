@@ -13,7 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
-from ferry.cluster.apiserver import discovery, errors, handlers, openapiv2, patching, subresources, watching
+from ferry.cluster.apiserver import (
+    discovery,
+    errors,
+    handlers,
+    openapiv2,
+    patching,
+    streamproxy,
+    subresources,
+    watching,
+)
 from ferry.cluster.apiserver.auth import ANONYMOUS, Attributes, UserInfo
 from ferry.cluster.apiserver.codec import dumps
 from ferry.cluster.apiserver.context import ApiContext
@@ -255,8 +264,8 @@ async def _dispatch(request: web.Request, ctx: ApiContext, info: RequestInfo) ->
         return await subresources.evict_pod(request, ctx, info)
     elif sub == "finalize" and verb == "update":
         return await subresources.finalize_namespace(request, ctx, info)
-    elif sub in ("exec", "portforward", "attach"):
-        raise errors.bad_request(f"pods/{sub} is not served until the embedded cluster runs containers")
+    elif sub in ("exec", "portforward", "attach") and rt.plural == "pods":
+        return await streamproxy.serve_stream(request, ctx, info, user)
     raise errors.method_not_allowed("the server does not allow this method on the requested resource")
 
 

@@ -13,6 +13,7 @@ authorizer replaces it without the handlers changing. SelfSubjectAccessReview an
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -58,9 +59,11 @@ PUBLIC_PATHS = frozenset({"/version", "/healthz", "/readyz", "/livez", "/version
 
 @dataclass
 class TokenAuthenticator:
-    """Maps bearer tokens to users."""
+    """Maps bearer tokens to users: the static ones, then each verifier in turn (service-account JWTs,
+    ``satokens.ServiceAccountTokens.authenticate``: None means "not mine, or not valid")."""
 
     tokens: dict[str, UserInfo] = field(default_factory=dict)
+    verifiers: list[Callable[[str], UserInfo | None]] = field(default_factory=list)
 
     def authenticate(self, authorization: str | None) -> UserInfo | None:
         """The user for an ``Authorization`` header, ANONYMOUS when absent, None when the token is wrong."""
@@ -73,6 +76,9 @@ class TokenAuthenticator:
         for known, user in self.tokens.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 return user
+        for verify in self.verifiers:
+            if (found := verify(token)) is not None:
+                return found
         return None
 
 

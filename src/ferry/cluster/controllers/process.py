@@ -28,6 +28,7 @@ import ctypes
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -58,7 +59,7 @@ _PR_SET_PDEATHSIG = 1
 
 # -- parent ----------------------------------------------------------------------------------------------
 def controller_manager_process(
-    *, runtime: str, nodes: int, data_dir: Path
+    *, runtime: str, nodes: int, data_dir: Path, ingress_port: int | None = None
 ) -> Callable[[ApiContext, asyncio.Event], Coroutine[Any, Any, None]]:
     """A cluster component running the controllers of ``runtime`` in a supervised child process."""
     names = [spec.name for spec in controllers_for(runtime=runtime, nodes=nodes, data_dir=data_dir)]
@@ -74,6 +75,7 @@ def controller_manager_process(
             "runtime": runtime,
             "nodes": nodes,
             "data_dir": str(data_dir),
+            "ingress_port": ingress_port,
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
         try:
@@ -149,8 +151,10 @@ async def _run_child(config: dict[str, Any]) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     def watch_stdin() -> None:  # EOF: the parent is gone (or closed the pipe to stop us)
-        with contextlib.suppress(OSError, ValueError):
-            while sys.stdin.buffer.read(4096):
+        # The raw descriptor, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader holds
+        # its lock, and the interpreter's shutdown then aborts ("could not acquire lock for <stdin>").
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
                 pass
         loop.call_soon_threadsafe(stop.set)
 
@@ -162,7 +166,10 @@ async def _run_child(config: dict[str, Any]) -> None:
 
     conn = Connection(config["server_url"], config.get("ca_file"), issue)
     specs = controllers_for(
-        runtime=config["runtime"], nodes=int(config["nodes"]), data_dir=Path(config["data_dir"])
+        runtime=config["runtime"],
+        nodes=int(config["nodes"]),
+        data_dir=Path(config["data_dir"]),
+        ingress_port=config.get("ingress_port"),
     )
     manager = ControllerManager(conn, stop, specs)
     # As in the API server's process: the imported modules are long-lived, and informer caches of

@@ -193,30 +193,53 @@ def _kubelet_config(data_dir: Path) -> KubeletConfig:
     )
 
 
-def process_node(data_dir: Path) -> list[ControllerSpec]:
+def process_node(data_dir: Path, *, ingress_port: int | None = None) -> list[ControllerSpec]:
     """The process kubelet and the node's network agent (kube-proxy's and CoreDNS's roles), over one
     ``NodeNetwork``, keeping their state under the cluster's ``data_dir``. Tests give what they create on the
     host their own names and addresses with ``FERRY_KUBELET_PREFIX`` (default ``ferry``) and
-    ``FERRY_KUBELET_POD_CIDR`` (default ``10.244.0.0/24``), read in the controller-manager child."""
+    ``FERRY_KUBELET_POD_CIDR`` (default ``10.244.0.0/24``), read in the controller-manager child. The agent
+    also runs the ingress proxy on 127.0.0.1:``ingress_port`` (None: no ingress; 0: any free port).
+
+    The kubelet and the agent share one ``ServingGate`` (``network/serving.py``): the agent attaches its proxy,
+    and the kubelet asks it before stopping a deleted pod, so the pod leaves the Services before its SIGTERM.
+    They can share an object because both are built in the controller-manager child, in one event loop."""
     from ferry.cluster.network.agent import NetworkAgentConfig, network_agent
+    from ferry.cluster.network.serving import ServingGate
+
+    gate = ServingGate()
 
     def build(c: ControllerContext) -> ProcessKubeletController:
         from ferry.cluster.kubelet.process import ProcessKubelet
 
         kubelet = ProcessKubelet(
-            c.lister(PODS), c.lister(SERVICES), c.client, c.recorder, _kubelet_config(data_dir)
+            c.lister(PODS), c.lister(SERVICES), c.client, c.recorder, _kubelet_config(data_dir), gate=gate
         )
         return ProcessKubeletController(kubelet)
 
     def agent_config() -> NetworkAgentConfig:
         k = _kubelet_config(data_dir)
         state = k.data_dir / "kubelet" / "network"
-        return NetworkAgentConfig(state_dir=state, name_prefix=k.name_prefix, pod_cidr=k.pod_cidr)
+        return NetworkAgentConfig(
+            state_dir=state, name_prefix=k.name_prefix, pod_cidr=k.pod_cidr, ingress_port=ingress_port
+        )
 
-    return [ControllerSpec("kubelet", build, workers=1), network_agent(agent_config)]
+    from ferry.cluster.controllers.rootcacerts import root_ca_publisher
+    from ferry.cluster.network.apiendpoint import ApiEndpointConfig, api_server_endpoint
+
+    def endpoint_config() -> ApiEndpointConfig:  # pods reach the API server via the bridge's gateway
+        return ApiEndpointConfig(pod_cidr=_kubelet_config(data_dir).pod_cidr)
+
+    return [
+        ControllerSpec("kubelet", build, workers=1),
+        network_agent(agent_config, gate=gate),
+        api_server_endpoint(endpoint_config),
+        root_ca_publisher(data_dir / "pki" / "ca.crt"),  # kube-root-ca.crt: ca.crt of kube-api-access
+    ]
 
 
-def controllers_for(*, runtime: str, nodes: int, data_dir: Path | None = None) -> list[ControllerSpec]:
+def controllers_for(
+    *, runtime: str, nodes: int, data_dir: Path | None = None, ingress_port: int | None = None
+) -> list[ControllerSpec]:
     """The control plane, plus the node runtime ``runtime`` ("sim", "process" (one node of real containers,
     its state under ``data_dir``), or "none" for an API-only cluster)."""
     specs = list(CONTROL_PLANE)
@@ -225,7 +248,7 @@ def controllers_for(*, runtime: str, nodes: int, data_dir: Path | None = None) -
     elif runtime == "process":
         if data_dir is None:
             raise ValueError("the process runtime keeps its state in the cluster's data dir: pass data_dir")
-        specs += process_node(data_dir)
+        specs += process_node(data_dir, ingress_port=ingress_port)
     elif runtime != "none":
         raise ValueError(f"unknown runtime {runtime!r}: expected sim, process or none")
     return specs

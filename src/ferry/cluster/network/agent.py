@@ -26,6 +26,15 @@ that a previous run left on the service link for services deleted meanwhile (**r
 link is ours by its name, so every /32 on it is an address this agent once added), and only then starts the proxy
 and the DNS server, so nothing it removes can be an address the new proxy has just added.
 
+**Ingress** (``ingress_port`` set): the agent hosts the ingress controller (``ingresscontroller.py``), which reads
+the same ServiceTable; its Ingress/IngressClass keys (``ing/…``, ``ingclass/…``) are synced there, and its proxy
+starts right after the service proxy and stops first.
+
+**The kubelet's gate.** With a :class:`~ferry.cluster.network.serving.ServingGate` (``registry.process_node`` gives
+the kubelet the same one), the agent attaches its table and proxy once the proxy serves, and detaches them when it
+stops: the kubelet then SIGTERMs a deleted pod only after the proxy routes it nothing new and its connections
+drained (bounded; see ``serving.py`` and docs/network.md "Zero-downtime rollouts").
+
 **Stop** (``stop`` set, or the task cancelled by the manager right after): the DNS server and the proxy close, and
 with ``teardown_on_stop`` (the default: ``ferry cluster down``) ``teardown_node`` removes the bridge, the service
 link (and with it every ClusterIP, so the proxy does not remove them one by one), every pod sandbox of the IPAM,
@@ -51,13 +60,15 @@ from ferry.cluster.controllers.runtime.manager import (
     HandlerSet,
     Keys,
 )
-from ferry.cluster.controllers.runtime.types import EventRecorder, Lister, Obj
+from ferry.cluster.controllers.runtime.types import Client, EventRecorder, Lister, Obj
 from ferry.cluster.network.dnsserver import DnsServer
 from ferry.cluster.network.hostcmd import IP, NetworkError, Runner, run_command
+from ferry.cluster.network.ingresscontroller import INGRESSCLASSES, INGRESSES, IngressController
 from ferry.cluster.network.node import NodeNetwork, NodeNetworkConfig
 from ferry.cluster.network.podnames import PodDirectory, VerifiedZone, pod_ips
 from ferry.cluster.network.proxy import LinkAddresses, ServiceProxy
 from ferry.cluster.network.services import ServiceTable
+from ferry.cluster.network.serving import ServingGate
 
 __all__ = ["AGENT_NAME", "NetworkAgent", "NetworkAgentConfig", "network_agent"]
 
@@ -87,6 +98,8 @@ class NetworkAgentConfig:
     verified_pod_names: bool = True  # CoreDNS "pods verified"; False: "pods insecure"
     teardown_on_stop: bool = True
     setup_retry_seconds: float = 1.0  # first back-off of a failed node setup, doubling up to 30 s
+    ingress_port: int | None = None  # the ingress proxy (ingresscontroller.py); None: none; 0: any free port
+    ingress_host: str = "127.0.0.1"
 
 
 class _Addresses:
@@ -132,6 +145,10 @@ class NetworkAgent:
         recorder: EventRecorder,
         runner: Runner = run_command,
         euid: Callable[[], int] = os.geteuid,
+        client: Client | None = None,
+        ingresses: Lister | None = None,
+        ingress_classes: Lister | None = None,
+        gate: ServingGate | None = None,
     ) -> None:
         self.config = config
         self.services, self.slices, self.pods_cache, self.nodes = services, slices, pods, nodes
@@ -150,6 +167,20 @@ class NetworkAgent:
         self.dns: DnsServer | None = None
         self._addresses: _Addresses | None = None
         self._node_changed = asyncio.Event()
+        self.gate = gate  # the kubelet's view of what the proxy routes (serving.py), attached while it serves
+        self.ingress: IngressController | None = None
+        if config.ingress_port is not None and ingresses is not None and ingress_classes is not None:
+            self.ingress = IngressController(
+                self.table,
+                ingresses=ingresses,
+                classes=ingress_classes,
+                client=client,
+                recorder=recorder,
+                host=config.ingress_host,
+                port=config.ingress_port,
+                state_dir=config.state_dir,
+                node_ref=self._node_ref(),
+            )
 
     # -- events → keys ----------------------------------------------------------------------------------
     def handlers(self) -> Mapping[str, HandlerSet]:
@@ -175,6 +206,7 @@ class NetworkAgent:
             SLICES: keyed("slice"),
             PODS: Handlers(pods.on_add, pod_changed, pods.on_delete),
             NODES: Handlers(node, lambda old, new: node(new), node),
+            **(self.ingress.handlers() if self.ingress is not None else {}),
         }
 
     async def sync(self, key: str) -> None:
@@ -189,6 +221,8 @@ class NetworkAgent:
             self.pods.apply(ns, name, self.pods_cache.get(ns, name))
         elif kind == "node":
             self._node_changed.set()
+        elif kind in ("ing", "ingclass") and self.ingress is not None:
+            await self.ingress.sync(key)
 
     def _apply_service(self, ns: str, name: str) -> None:
         obj = self.services.get(ns, name)
@@ -277,6 +311,10 @@ class NetworkAgent:
         self._addresses = _Addresses(LinkAddresses(net.config.service_link, self.runner))
         self.proxy = ServiceProxy(self.table, addresses=self._addresses, node_port_host=cfg.node_port_host)
         await self.proxy.start()
+        if self.gate is not None:
+            self.gate.attach(self.table, self.proxy)
+        if self.ingress is not None:  # before DNS, whose failure returns early
+            await self.ingress.start()
         dns = DnsServer(
             self.zone, host=cfg.dns_host or net.gateway, port=cfg.dns_port, upstreams=cfg.dns_upstreams
         )
@@ -345,8 +383,12 @@ class NetworkAgent:
     async def _shutdown(self) -> None:
         teardown = self.config.teardown_on_stop and self.net is not None
         try:
+            if self.ingress is not None:
+                await self.ingress.close()
             if self.dns is not None:
                 await self.dns.close()
+            if self.gate is not None:
+                self.gate.detach()
             if self.proxy is not None:
                 if self._addresses is not None:
                     self._addresses.link_going = teardown
@@ -383,18 +425,28 @@ async def _wait(stop: asyncio.Event, other: asyncio.Event | None, seconds: float
     return stop.is_set()
 
 
-def network_agent(config: NetworkAgentConfig | Callable[[], NetworkAgentConfig]) -> ControllerSpec:
+def network_agent(
+    config: NetworkAgentConfig | Callable[[], NetworkAgentConfig], *, gate: ServingGate | None = None
+) -> ControllerSpec:
     """The agent's spec for ``controllers_for``: identity ``kube-proxy``, two sync workers. ``config`` may be a
-    function, called when the controller is built (in the controller-manager process, not in its parent)."""
+    function, called when the controller is built (in the controller-manager process, not in its parent).
+    ``gate``: shared with the kubelet of this node, so that it stops a deleted pod only once the proxy no
+    longer routes to it (``serving.py``)."""
 
     def build(c: ControllerContext) -> NetworkAgent:
+        cfg = config() if callable(config) else config
+        ingress = cfg.ingress_port is not None
         return NetworkAgent(
-            config() if callable(config) else config,
+            cfg,
             services=c.lister(SERVICES),
             slices=c.lister(SLICES),
             pods=c.lister(PODS),
             nodes=c.lister(NODES),
             recorder=c.recorder,
+            client=c.client,
+            ingresses=c.lister(INGRESSES) if ingress else None,
+            ingress_classes=c.lister(INGRESSCLASSES) if ingress else None,
+            gate=gate,
         )
 
     return ControllerSpec(AGENT_NAME, build, workers=2)

@@ -15,7 +15,7 @@ netfilter layout (this Firecracker kernel lacks the ``dummy`` driver, for instan
 laptop's firewall), it works the same for pods and for the host's own processes (DNAT in OUTPUT plus
 ``route_localnet`` would be needed for 127.0.0.1), and it gives exact control over draining: ferry's rolling
 updates are stricter than Kubernetes' because a pod leaves the ring before its SIGTERM and its open connections
-are observable. The cost: every byte crosses the proxy process twice (small HTTP requests: about half the
+are observable (the kubelet waits for both through :class:`~ferry.cluster.network.serving.ServingGate`). The cost: every byte crosses the proxy process twice (small HTTP requests: about half the
 direct request rate when client, proxy and backend share one core, see docs/network.md), backends see the node's address as the client address
 instead of the client's, and UDP and SCTP ports are not proxied (a log line says so; the cluster DNS, the one UDP
 service pods need, is served directly on the gateway). Session affinity is not implemented: ClientIP affinity is

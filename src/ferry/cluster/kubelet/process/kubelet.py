@@ -13,7 +13,10 @@ handlers only start or wake a :class:`~.podworker.PodWorker` (one asyncio task p
   ``kubelet.ferry.dev/network``, the Ready condition's message);
 * the kubelet API on 127.0.0.1 (``kubectl logs``), the node's InternalIP;
 * the Node object and its Lease (:mod:`.node`, the sim's ``nodes`` helpers), renewed every 10 s;
-* adoption: pods recorded on disk whose pod is gone from the API are torn down.
+* adoption: pods recorded on disk whose pod is gone from the API are torn down;
+* a deleted pod is stopped only once the node's service proxy no longer routes to it and its connections
+  drained (bounded), through the :class:`~ferry.cluster.network.serving.ServingGate` the network agent
+  shares (``registry.process_node``; see ``podworker.PodWorker._leave_services``).
 
 When the manager stops (``ferry cluster down``: the stop event), every container is killed, every pod sandbox
 and the node's network removed, so nothing stays behind. When the child dies without a stop (a crash, kill
@@ -46,10 +49,12 @@ from ferry.cluster.kubelet.process.node import (
     start_api,
 )
 from ferry.cluster.kubelet.process.podworker import PodWorker
+from ferry.cluster.kubelet.process.tokens import PodTokens
 from ferry.cluster.kubelet.runtime import ContainerId, ContainerRuntime, ContainerRuntimeError, choose_runtime
 from ferry.cluster.kubelet.runtime.cgroups import cgroup_v1_hierarchies
 from ferry.cluster.kubelet.server import RunningServer
 from ferry.cluster.network import NetworkError, NodeNetwork
+from ferry.cluster.network.serving import ServingGate
 from ferry.registry.client import RegistryClient
 
 log = logging.getLogger("ferry.kubelet.process")
@@ -69,7 +74,14 @@ class ProcessKubelet:
     """The kubelet of ``ferry-node-1`` (see the module docstring)."""
 
     def __init__(
-        self, pods: Lister, services: Lister, client: Client, recorder: EventRecorder, config: KubeletConfig
+        self,
+        pods: Lister,
+        services: Lister,
+        client: Client,
+        recorder: EventRecorder,
+        config: KubeletConfig,
+        *,
+        gate: ServingGate | None = None,
     ) -> None:
         self.pods, self._services, self.client, self.recorder, self.config = (
             pods,
@@ -94,6 +106,8 @@ class ProcessKubelet:
         self.server: RunningServer | None = None
         self.workers: dict[str, tuple[PodWorker, asyncio.Task[None]]] = {}  # by uid
         self.ready = asyncio.Event()
+        self.gate = gate or ServingGate()  # the node's service proxy, once it serves (network/serving.py)
+        self.tokens = PodTokens(config.data_dir / "pki", self.lookup)  # projected service-account tokens
 
     # -- handlers -------------------------------------------------------------------------------------
     def on_pod(self, pod: Obj) -> None:
@@ -197,7 +211,9 @@ class ProcessKubelet:
             self.network, self.network_note = await setup_network(
                 state, str(self.node.cidr), self.config.name_prefix
             )
-            self.server = await start_api(self.config.data_dir, self.pods_dir, self._pod_here)
+            self.server = await start_api(
+                self.config.data_dir, self.pods_dir, self._pod_here, exec_stream=self.runtime.exec_stream
+            )
             while not stop.is_set():
                 try:
                     await self.register()

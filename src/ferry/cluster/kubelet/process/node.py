@@ -33,6 +33,7 @@ from ferry.cluster.kubelet.server import (
     ensure_kubelet_serving_cert,
     start_kubelet_server,
 )
+from ferry.cluster.kubelet.server.execws import ExecStarter
 from ferry.cluster.network import NetworkError, NodeNetwork, NodeNetworkConfig
 
 log = logging.getLogger("ferry.kubelet.process")
@@ -100,7 +101,9 @@ async def setup_network(state_dir: Path, pod_cidr: str, prefix: str) -> tuple[No
     return net, f"bridge {net.config.bridge} {pod_cidr}"
 
 
-async def start_api(data_dir: Path, pods_dir: Path, pods: PodLookup) -> RunningServer | None:
+async def start_api(
+    data_dir: Path, pods_dir: Path, pods: PodLookup, *, exec_stream: ExecStarter | None = None
+) -> RunningServer | None:
     """The kubelet API (``kubectl logs``) on 127.0.0.1, any free port, with a serving certificate from the
     cluster CA in ``<data dir>/pki``; None (logged) when it cannot start, as pods run without it."""
     try:
@@ -109,7 +112,9 @@ async def start_api(data_dir: Path, pods_dir: Path, pods: PodLookup) -> RunningS
         def log_file(uid: str, container: str, restart: int) -> Path:
             return log_path(pods_dir / uid / "logs", container, restart)
 
-        return await start_kubelet_server("127.0.0.1", 0, log_file, pods=pods, tls=tls)
+        return await start_kubelet_server(
+            "127.0.0.1", 0, log_file, pods=pods, tls=tls, exec_stream=exec_stream
+        )
     except Exception:
         log.exception("kubelet: the kubelet API did not start; kubectl logs will not reach this node")
         return None

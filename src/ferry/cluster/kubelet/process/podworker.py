@@ -13,10 +13,12 @@ until woken (pod event, container exit, probe result) or until the next timer (b
    (:mod:`.probes`): startup first, then readiness and liveness; a liveness failure kills the instance
    (``Killing`` event), the watcher then restarts it per policy.
 
-On ``deletionTimestamp``: probers stop, preStop hooks run, SIGTERM, then SIGKILL when the grace period is
-over; the final status is written, the sandbox and pod directory removed, and the pod DELETEd with grace 0 and
-a uid precondition (as the sim). What ran is recorded in ``<pod dir>/record.json``, so a restarted kubelet
-adopts the running instances (their shims outlived it) instead of starting new ones.
+On ``deletionTimestamp``: first the pod **leaves the Services** (:meth:`PodWorker._leave_services`: the node's
+service proxy routes it no new connection, and its open ones drained; bounded by ``LEAVE_MAX_SECONDS`` and half
+the grace period, which the wait uses up), then probers stop, preStop hooks run, SIGTERM, then SIGKILL when the
+grace period is over; the final status is written, the sandbox and pod directory removed, and the pod DELETEd
+with grace 0 and a uid precondition (as the sim). What ran is recorded in ``<pod dir>/record.json``, so a
+restarted kubelet adopts the running instances (their shims outlived it) instead of starting new ones.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ferry.kubelet.process")
 RETRY_SECONDS = 10.0
+LEAVE_MAX_SECONDS = 5.0  # the most a deletion waits for the proxy before preStop and SIGTERM
 
 
 class PodWorker:
@@ -124,7 +127,7 @@ class PodWorker:
         now = time.time()
         if not self.sandbox:
             await self._make_sandbox(obj)
-        volumes = await prepare_volumes(obj, self.dir, self.k.lookup)
+        volumes = await prepare_volumes(obj, self.dir, self.k.lookup, tokens=self.k.tokens)
         pending = [n for n in self.inits if not self.ctrs[n].done]
         failed = any(self.ctrs[n].done and (self.ctrs[n].last or {}).get("exitCode") for n in self.inits)
         if failed:
@@ -317,9 +320,25 @@ class PodWorker:
                         "message": "The container could not be located when the pod was terminated",
                     }
 
+    async def _leave_services(self, grace: float) -> float:
+        """Before preStop and SIGTERM: wait until the node's service proxy routes this pod no new connection and
+        its open ones drained (``ServingGate.leave``); on Kubernetes the endpoint removal races SIGTERM, here it
+        comes first. At most ``LEAVE_MAX_SECONDS`` and half the grace period; returns the seconds spent, which
+        the caller takes from the grace period. No wait with the host's network or nothing running."""
+        if (
+            self.netns is None
+            or not self.pod_ip
+            or grace <= 0
+            or not any(c.running for c in self.ctrs.values())
+        ):
+            return 0.0
+        budget = min(LEAVE_MAX_SECONDS, grace / 2)
+        return await self.k.gate.leave(self.pod_ip, timeout_seconds=budget, who=f"pod {self.ns}/{self.name}")
+
     async def _terminate(self, obj: Obj | None) -> None:
         self.stopping = True
         grace = float((obj or {}).get("metadata", {}).get("deletionGracePeriodSeconds") or 0) if obj else 0.0
+        grace = max(0.0, grace - await self._leave_services(grace))
         await self._stop_all(obj, grace)
         await self.k.release(self.uid, [c.cid for c in self.ctrs.values() if c.cid])
         if obj is not None:

@@ -7,9 +7,11 @@ rewritten when they change, atomically per file):
 * ``configMap`` / ``secret``: one file per key, or only ``items`` (``key`` → ``path``, per-item ``mode``),
   with ``defaultMode`` (default 0644); ``optional`` honoured;
 * ``downwardAPI``: ``items`` of ``fieldRef`` (envs.field_value) and ``resourceFieldRef``;
-* ``projected``: the sources above merged into one directory, and ``serviceAccountToken``, which is a
-  **placeholder** (the text ``ferry-placeholder-token``: this cluster has no token issuer for pods yet),
-  plus ``ca.crt``/``namespace`` from a ``kube-root-ca.crt``-style configMap source when the pod asks.
+* ``projected``: the sources above merged into one directory, and ``serviceAccountToken``: a bound token
+  the API server accepts as the pod's service account (:mod:`.tokens`; renewed at 80 % of its lifetime), so
+  kube's ``kube-api-access`` volume (token, ``ca.crt`` from the ``kube-root-ca.crt`` ConfigMap, ``namespace``
+  from the downward API) works as on Kubernetes. Without a token source (``tokens=None``: unit tests) the
+  token is the text ``ferry-placeholder-token``.
 
 Other volume types (hostPath, persistentVolumeClaim...) raise :class:`VolumeError`
 (``CreateContainerConfigError``). :func:`container_mounts` maps ``volumeMounts`` (``subPath``, ``readOnly``)
@@ -24,8 +26,10 @@ import os
 import shutil
 from pathlib import Path
 
+from ferry.cluster.apiserver.satokens import TokenError
 from ferry.cluster.controllers.runtime.types import Obj
 from ferry.cluster.kubelet.process.envs import EnvError, Lookup, field_value, resource_value
+from ferry.cluster.kubelet.process.tokens import PodTokens
 from ferry.cluster.kubelet.runtime import Mount
 
 PLACEHOLDER_TOKEN = "ferry-placeholder-token"
@@ -59,7 +63,7 @@ def _key_files(data: dict[str, bytes], src: Obj, default_mode: int) -> dict[str,
 
 
 async def _source_files(
-    pod: Obj, src_type: str, src: Obj, lookup: Lookup, default_mode: int
+    pod: Obj, src_type: str, src: Obj, lookup: Lookup, default_mode: int, tokens: PodTokens | None = None
 ) -> dict[str, tuple[bytes, int]]:
     ns = str(pod["metadata"].get("namespace", "default"))
     if src_type in ("configMap", "secret"):
@@ -98,12 +102,19 @@ async def _source_files(
             out[str(item["path"])] = (value.encode(), mode)
         return out
     if src_type == "serviceAccountToken":
-        return {str(src.get("path", "token")): (PLACEHOLDER_TOKEN.encode(), default_mode)}
+        try:
+            token = PLACEHOLDER_TOKEN if tokens is None else await tokens.token(pod, src)
+        except TokenError as e:
+            raise VolumeError(str(e)) from None
+        return {str(src.get("path", "token")): (token.encode(), default_mode)}
     raise VolumeError(f"unsupported projected source {src_type}")
 
 
-async def prepare_volumes(pod: Obj, pod_dir: Path, lookup: Lookup) -> dict[str, Path]:
-    """Create or refresh every volume of ``pod``; returns volume name → host directory."""
+async def prepare_volumes(
+    pod: Obj, pod_dir: Path, lookup: Lookup, *, tokens: PodTokens | None = None
+) -> dict[str, Path]:
+    """Create or refresh every volume of ``pod``; returns volume name → host directory. ``tokens`` mints the
+    projected service-account tokens."""
     out: dict[str, Path] = {}
     for vol in pod["spec"].get("volumes") or []:
         name = str(vol["name"])
@@ -121,7 +132,7 @@ async def prepare_volumes(pod: Obj, pod_dir: Path, lookup: Lookup) -> dict[str, 
         if kind == "projected":
             for source in src.get("sources") or []:
                 for st, s in source.items():
-                    files |= await _source_files(pod, st, s or {}, lookup, default_mode)
+                    files |= await _source_files(pod, st, s or {}, lookup, default_mode, tokens)
         else:
             files = await _source_files(pod, kind, src, lookup, default_mode)
         for rel, (data, mode) in files.items():

@@ -4,7 +4,8 @@ The kubelet decides everything about a container (image pulled, env resolved, vo
 network namespace made) and hands a :class:`ContainerSpec` to a :class:`ContainerRuntime`:
 
     create(spec) → id,  start(id),  state(id),  kill(id, signal),  wait(id) → ExitStatus,  delete(id),
-    exec_sync(id, argv, timeout_seconds=) → ExecResult,  list()
+    exec_sync(id, argv, timeout_seconds=) → ExecResult,  exec_stream(id, argv, tty=, stdin=) → InteractiveExec,
+    list()
 
 Two implementations (:func:`choose_runtime` picks one):
 
@@ -24,6 +25,7 @@ status on disk (:mod:`.instances`). Module map::
     instances   the per-instance state directory, shared by both runtimes
     runc        RuncRuntime
     process     ProcessRuntime
+    interactive exec_stream's process: pipes or a pty, resize, exit code (kubectl exec)
     logs        CRI log format, writer with rotation
     logreader   read_logs(): tail, since, timestamps, follow, limit
 """

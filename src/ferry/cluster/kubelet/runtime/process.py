@@ -9,6 +9,7 @@ and its log): the process sees the host's filesystem, processes and users. What 
   else the host's network;
 * env, working dir and uid/gid (uid/gid only as root; otherwise the kubelet's own user);
 * ``exec_sync`` runs a command the same way (``shim.py --exec``: cgroup, netns, env, cwd, user, then exec);
+  ``exec_stream`` too, with live stdio for ``kubectl exec`` (:mod:`.interactive`);
 * memory/cpu/pids limits in a cgroup v1 ``ferry/<pod uid>/<container>`` when root and cgroup v1 are there
   (OOM detection then works as with runc); without them no limits, said by ``describe()``.
 
@@ -35,9 +36,10 @@ import os
 import signal as signals
 from pathlib import Path
 
-from ferry.cluster.kubelet.runtime import shim
+from ferry.cluster.kubelet.runtime import interactive, shim
 from ferry.cluster.kubelet.runtime.cgroups import Cgroup
 from ferry.cluster.kubelet.runtime.instances import ShimRuntime
+from ferry.cluster.kubelet.runtime.interactive import InteractiveExec
 from ferry.cluster.kubelet.runtime.spec import (
     ContainerConfigError,
     ContainerId,
@@ -177,6 +179,26 @@ class ProcessRuntime(ShimRuntime):
 
         command = [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
         return await self._exec(command, timeout_seconds=timeout_seconds, kill=kill)
+
+    async def exec_stream(
+        self,
+        cid: ContainerId,
+        argv: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        stderr: bool = True,
+        winsize: tuple[int, int] | None = None,
+    ) -> InteractiveExec:
+        """``shim.py --exec`` as :meth:`exec_sync` runs it, stdio wired to pipes or a pty (:mod:`.interactive`)."""
+        directory = self._dir(cid)
+        if (await self.state(cid)).status != "running":
+            raise ContainerRuntimeError(f"container {cid} is not running")
+        launch = json.loads((directory / "launch.json").read_text())
+        mappings = [(str(a), str(b)) for a, b in launch["mappings"]]
+        mapped = [remap(a, mappings, rootfs=Path(launch["rootfs"])) for a in argv]
+        command = [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
+        return await interactive.spawn(command, tty=tty, stdin=stdin, stderr=stderr, winsize=winsize)
 
     async def delete(self, cid: ContainerId) -> None:
         try:

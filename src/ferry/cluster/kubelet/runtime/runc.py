@@ -16,6 +16,7 @@ One call of the :class:`~ferry.cluster.kubelet.runtime.spec.ContainerRuntime` pr
   not removed yet: ``OOMKilled`` (see :mod:`~ferry.cluster.kubelet.runtime.instances`).
 * ``exec_sync``: ``runc exec`` with the output captured (exec probes, hooks); on timeout the exec'd process is
   SIGKILLed by the pid runc recorded.
+* ``exec_stream``: ``runc exec [--tty]`` with live stdio for ``kubectl exec`` (:mod:`.interactive`).
 * ``delete``: SIGKILL if still running, ``runc delete --force`` (runc's state and its cgroups), then make sure:
   unmount the rootfs, remove the bundle directory, remove any cgroup directory left (and the pod's, if empty).
   Idempotent; the log file is kept (the kubelet's ``--previous``).
@@ -38,9 +39,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from ferry.cluster.kubelet.runtime import rootfs
+from ferry.cluster.kubelet.runtime import interactive, rootfs
 from ferry.cluster.kubelet.runtime.cgroups import Cgroup
 from ferry.cluster.kubelet.runtime.instances import ShimRuntime
+from ferry.cluster.kubelet.runtime.interactive import InteractiveExec
 from ferry.cluster.kubelet.runtime.oci import build_config
 from ferry.cluster.kubelet.runtime.shim import write_json
 from ferry.cluster.kubelet.runtime.spec import (
@@ -163,6 +165,56 @@ class RuncRuntime(ShimRuntime):
             return await self._exec([*base, *argv], timeout_seconds=timeout_seconds, kill=kill)
         finally:
             pid_file.unlink(missing_ok=True)
+
+    async def exec_stream(
+        self,
+        cid: ContainerId,
+        argv: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        stderr: bool = True,
+        winsize: tuple[int, int] | None = None,
+    ) -> InteractiveExec:
+        """``runc exec [--tty]`` in the foreground, stdio wired to pipes or a pty (:mod:`.interactive`); the
+        same env, working dir and user as :meth:`exec_sync`."""
+        directory = self._dir(cid)
+        if (await self.state(cid)).status != "running":
+            raise ContainerRuntimeError(f"container {cid} is not running")
+        pid_file = directory / f"exec-{secrets.token_hex(4)}.pid"
+
+        def kill(_: int) -> None:
+            with contextlib.suppress(OSError, ValueError):
+                os.killpg(int(pid_file.read_text()), signals.SIGKILL)
+            pid_file.unlink(missing_ok=True)
+
+        base = [self.runc, "--root", str(self.runc_root), "exec", "--pid-file", str(pid_file)]
+        process_file = directory / f"exec-{pid_file.stem.removeprefix('exec-')}.json"
+        if tty:
+            # runc copies its terminal's size to the container's console only after the process has
+            # started, so a quick `stty size` could read 0 0: consoleSize sets it before (runc init).
+            process = json.loads((directory / "config.json").read_text())["process"]
+            process.update(args=argv, terminal=True)
+            if winsize is not None:
+                process["consoleSize"] = {"width": winsize[0], "height": winsize[1]}
+            process_file.write_text(json.dumps(process))
+            command = [*base, "--process", str(process_file), cid]
+        else:
+            command = [*base, cid, *argv]
+
+        def clean() -> None:
+            pid_file.unlink(missing_ok=True)
+            process_file.unlink(missing_ok=True)
+
+        try:
+            running = await interactive.spawn(
+                command, tty=tty, stdin=stdin, stderr=stderr, winsize=winsize, kill=kill
+            )
+        except BaseException:
+            clean()
+            raise
+        running.on_exit(clean)
+        return running
 
     async def delete(self, cid: ContainerId) -> None:
         try:

@@ -30,9 +30,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NewType, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NewType, Protocol
 
 from ferry.cluster.kubelet.images import PulledImage
+
+if TYPE_CHECKING:
+    from ferry.cluster.kubelet.runtime.interactive import InteractiveExec
 
 __all__ = [
     "DEFAULT_PATH",
@@ -191,6 +194,19 @@ class ContainerRuntime(Protocol):
 
     async def exec_sync(self, cid: ContainerId, argv: list[str], *, timeout_seconds: float) -> ExecResult:
         """Run ``argv`` in the running container (its namespaces, cgroup, env, working dir, user)."""
+        ...
+
+    async def exec_stream(
+        self,
+        cid: ContainerId,
+        argv: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        stderr: bool = True,
+        winsize: tuple[int, int] | None = None,
+    ) -> InteractiveExec:
+        """Start ``argv`` in the running container with live stdio (``kubectl exec``, :mod:`.interactive`)."""
         ...
 
     async def list(self) -> list[ContainerId]: ...

@@ -8,7 +8,12 @@ and hands it two functions, so the server owns no pod state:
 
 * ``pods(namespace, name) -> Pod | None`` — the pod as this kubelet knows it, with the ``status`` it last
   computed (``containerStatuses`` decide which run to serve and whether ``follow`` goes on);
-* ``log_file_for(pod_uid, container, restart_count) -> Path`` — that run's CRI log file.
+* ``log_file_for(pod_uid, container, restart_count) -> Path`` — that run's CRI log file;
+* ``exec_stream`` — the runtime's ``exec_stream`` (``kubectl exec``, served at ``/exec/{ns}/{pod}/{container}``
+  over WebSocket by :mod:`.execws`); without it exec answers 500.
+
+``/portForward/{ns}/{pod}`` (``kubectl port-forward``: SPDY/3.1 in a WebSocket, :mod:`.portforward`) needs only
+``pods``: it dials the pod's ``status.podIP`` from the host.
 
 **Trust** (see :mod:`.certs`): TLS with a serving certificate from the cluster CA; a client must present a
 certificate from the same CA with CN ``kube-apiserver-kubelet-client`` (clientAuth), otherwise ``401
@@ -42,6 +47,8 @@ from ferry.cluster.kubelet.server.containerlogs import (
     pick_instance,
     still_live,
 )
+from ferry.cluster.kubelet.server.execws import ExecStarter, serve_attach, serve_exec
+from ferry.cluster.kubelet.server.portforward import port_forward_handler
 
 __all__ = ["LogFileFor", "PodLookup", "RunningServer", "start_kubelet_server"]
 
@@ -97,7 +104,9 @@ async def _authenticate(request: web.Request, handler: Callable[[web.Request], A
     return result
 
 
-def _app(pods: PodLookup, log_file_for: LogFileFor, poll_seconds: float) -> web.Application:
+def _app(
+    pods: PodLookup, log_file_for: LogFileFor, poll_seconds: float, exec_stream: ExecStarter | None = None
+) -> web.Application:
     async def healthz(request: web.Request) -> web.StreamResponse:
         return _plain(200, "ok")
 
@@ -133,6 +142,17 @@ def _app(pods: PodLookup, log_file_for: LogFileFor, poll_seconds: float) -> web.
     app = web.Application(middlewares=[_authenticate])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
+
+    async def exec_(request: web.Request) -> web.StreamResponse:
+        return await serve_exec(request, pods=pods, starter=exec_stream)
+
+    app.router.add_route("*", "/exec/{namespace}/{pod}/{container}", exec_)  # GET (WebSocket) and POST
+    app.router.add_route("*", "/attach/{namespace}/{pod}/{container}", serve_attach)  # refused: execws
+
+    async def port_forward(request: web.Request) -> web.StreamResponse:  # kubectl port-forward (SPDY in WS)
+        return await port_forward_handler(request, pods)
+
+    app.router.add_get("/portForward/{namespace}/{pod}", port_forward)
     return app
 
 
@@ -154,10 +174,11 @@ async def start_kubelet_server(
     pods: PodLookup,
     tls: CertPair,
     poll_seconds: float = 0.1,
+    exec_stream: ExecStarter | None = None,
 ) -> RunningServer:
     """Serve the kubelet API on ``host:port`` (0 = any free port) until ``close()``; returns once listening."""
     runner = web.AppRunner(
-        _app(pods, log_file_for, poll_seconds),
+        _app(pods, log_file_for, poll_seconds, exec_stream),
         handler_cancellation=True,
         access_log=None,
         shutdown_timeout=2.0,
