@@ -232,8 +232,18 @@ def _nothing_applied(app: App) -> None:
             ("--env", "qa", "--tag", "1.0.0", "--digest", GOOD),
             "cannot reach the cluster at https://127.0.0.1:9",
         ),
+        (
+            ("--env", "sit", "--tag", "1.0.0", "--digest", GOOD, "--set", "replicaCount=0"),
+            "values do not match demo-api/values.schema.json: replicaCount: minimum: got 0, want 1",
+        ),
     ],
-    ids=["unknown-service", "unknown-env", "tag-not-in-registry", "unreachable-cluster"],
+    ids=[
+        "unknown-service",
+        "unknown-env",
+        "tag-not-in-registry",
+        "unreachable-cluster",
+        "values-fail-schema",
+    ],
 )
 def test_bad_input_is_one_line_and_applies_nothing(app: App, args: tuple[str, ...], expected: str) -> None:
     service = "no-such" if expected.startswith("unknown service") else "demo-api"

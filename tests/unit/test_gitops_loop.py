@@ -3,10 +3,12 @@ a broken chart, and who/what the status records."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from ferry.delivery.gitops import sync_now
+from ferry.delivery.gitops.desired import Desired
 from tests.unit.gitops_support import one_pass, world
 
 
@@ -129,3 +131,33 @@ async def test_a_broken_chart_fails_its_app_and_the_others_still_sync(tmp_path: 
     await one_pass(reconciler)
     again = w.status("sit", "auth-service")
     assert again is not None and len(json.loads(again["history"])) == 1
+
+
+async def test_a_commit_for_a_busy_app_asks_for_a_tick_when_the_busy_task_ends(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    w.pin("sit", "order-service")
+    reconciler = w.reconciler()
+    await one_pass(reconciler)
+    release = asyncio.Event()
+    original = reconciler._reconcile
+
+    async def slow(desired: Desired) -> bool:  # a drift check that takes a while
+        await release.wait()
+        return await original(desired)
+
+    reconciler._reconcile = slow  # type: ignore[method-assign]
+    await reconciler.tick()  # starts the (slow) drift check for the current hash
+    await reconciler.tick()  # same hash, still busy: nothing newer to come back for
+    await asyncio.sleep(0)
+    w.commit("envs/sit/order-service/values.yaml", "replicaCount: 6\n")
+    reconciler.trigger.clear()
+    await reconciler.tick()  # busy with the old hash: skipped, but remembered
+    assert not reconciler.trigger.is_set()
+    release.set()
+    await reconciler.wait_idle()
+    await asyncio.sleep(0)  # done callbacks run on the next loop iteration
+    assert reconciler.trigger.is_set()
+    reconciler.trigger.clear()
+    await one_pass(reconciler)  # the tick the poke asked for syncs the commit
+    dep = w.deployment("sit", "order-service")
+    assert dep is not None and dep["spec"]["replicas"] == 6

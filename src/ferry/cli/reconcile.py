@@ -46,16 +46,29 @@ def _logging() -> None:
     show_default=True,
     help="Seconds a sync waits for the app to become Healthy.",
 )
+@click.option(
+    "--repo-url",
+    metavar="URL",
+    help="Clone the app repository from this git URL instead of --repo; fetched before every tick.",
+)
 def reconcile(
-    repo: Path, interval: float, webhook: str | None, once: bool, concurrency: int, health_timeout: float
+    repo: Path,
+    interval: float,
+    webhook: str | None,
+    once: bool,
+    concurrency: int,
+    health_timeout: float,
+    repo_url: str | None,
 ) -> None:
     """Watch the config repo and keep every (environment, service) app synced with it."""
     from ferry.delivery.configrepo import ConfigRepo
     from ferry.delivery.gitops import Clusters, Options, Reconciler, Webhook, parse_listen
+    from ferry.delivery.gitops.apprepo import clone_app_repo
     from ferry.delivery.platform import load_platform
 
     listen = parse_listen(webhook) if webhook else None
-    platform = load_platform(repo)
+    app_repo = clone_app_repo(repo_url) if repo_url else None
+    platform = load_platform(app_repo.path if app_repo is not None else repo)
     config = ConfigRepo.for_platform(platform)
     options = Options(
         interval_seconds=interval, concurrency=concurrency, health_timeout_seconds=health_timeout
@@ -64,7 +77,10 @@ def reconcile(
 
     async def main() -> int:
         clusters = Clusters()
-        reconciler = Reconciler(platform, config, clusters=clusters, options=options)
+        refresh_app = app_repo.refresh if app_repo is not None else None
+        reconciler = Reconciler(
+            platform, config, clusters=clusters, options=options, before_refresh=refresh_app
+        )
         hook = Webhook(lambda _: reconciler.poke(), secret=os.environ.get("FERRY_WEBHOOK_SECRET") or None)
         try:
             if once:

@@ -20,6 +20,7 @@ Nothing here talks to a cluster; ``client_config`` only says how to reach the en
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,22 @@ class DesiredApp:
         return InventoryRef(app=self.name, namespace=self.env.namespace)
 
 
+IN_CLUSTER_ENV = "FERRY_IN_CLUSTER"
+
+
 def client_config(env: Environment) -> ClientConfig:
-    """How to reach the environment's cluster (a kubeconfig and a context in it)."""
+    """How to reach the environment's cluster (a kubeconfig and a context in it).
+
+    With ``$FERRY_IN_CLUSTER`` set (the reconciler's chart sets it), an environment without ``cluster:`` — on
+    a laptop, the embedded cluster — is the cluster the process runs in: no kubeconfig, so lightkube uses the
+    pod's ServiceAccount. One with a ``context`` and no ``kubeconfig`` then reads ``$KUBECONFIG`` explicitly,
+    because lightkube would otherwise try the ServiceAccount first (kubectl's order is ``$KUBECONFIG`` first).
+    """
+    if os.environ.get(IN_CLUSTER_ENV):
+        if env.cluster.embedded:
+            return ClientConfig(kubeconfig=None, context=None)
+        if env.cluster.kubeconfig is None and os.environ.get("KUBECONFIG"):
+            return ClientConfig(kubeconfig=Path(os.environ["KUBECONFIG"]), context=env.cluster.context)
     return ClientConfig(kubeconfig=env.cluster.kubeconfig, context=env.cluster.context)
 
 

@@ -38,7 +38,7 @@ from ferry.delivery.apply.errors import (
 from ferry.delivery.apply.health import AppHealth, ObjectHealth, health, read_health, wait_healthy
 from ferry.delivery.apply.inventory import InventoryRef
 from ferry.delivery.apply.kstatus import HealthStatus, ResourceHealth, resource_health
-from ferry.delivery.apply.kubeapi import KubeApi, ResourceType
+from ferry.delivery.apply.kubeapi import KubeApi, PodLogApi, ResourceType
 from ferry.delivery.apply.lightkube_api import ClientConfig, LightkubeApi
 from ferry.delivery.apply.objects import APP_LABEL, MANAGED_BY_LABEL, MANAGER, ObjectRef
 
@@ -66,6 +66,7 @@ __all__ = [
     "ObjectHealth",
     "ObjectRef",
     "ObjectResult",
+    "PodLogApi",
     "ResourceHealth",
     "ResourceType",
     "TimeoutError_",

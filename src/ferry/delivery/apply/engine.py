@@ -39,11 +39,23 @@ longer rendered by the next *successful* apply, is in no inventory and is never 
 inventory, so the next apply retries the prune; the error is raised after the inventory is written.
 
 ``diff`` is ``apply(..., dry_run=True)``: phase 1 plus the prune decisions, no writes.
+
+**Plan, then apply** (``apply(..., plan=diff_result)``): a caller that has just shown a diff can hand it to
+the apply, which then skips its own phase 1 and reuses the diff's live reads and dry-run answers — one
+request per changed object instead of three (GET, dry-run, apply). It is used only when the objects are the
+same (a sha256 of the labelled objects) for the same inventory; otherwise the apply runs phase 1 itself.
+What this gives up: a change made to the cluster *between* the diff and the apply is not seen by this apply
+(an object the diff found unchanged is not written; an object created meanwhile by someone else is not
+checked for another app's label), exactly as ``kubectl diff`` followed by ``kubectl apply`` would. The next
+diff sees it. The GitOps reconciler does not use it: its drift check and its sync stay separate reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import hashlib
+import json
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -78,6 +90,25 @@ class ObjectResult:
         return tier_of(self.ref.kind)
 
 
+@dataclass
+class _Planned:
+    obj: dict[str, Any]
+    ref: ObjectRef
+    rt: ResourceType | None = None
+    deferred: str = ""
+    live: dict[str, Any] | None = None
+    change: ObjectDiff | None = None
+
+
+@dataclass(frozen=True)
+class _Preflight:
+    """A dry run's phase 1, kept on its result for ``apply(..., plan=...)`` (module docstring)."""
+
+    inventory: InventoryRef
+    fingerprint: str
+    planned: list[_Planned]
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """Per object, in apply order then prune order. ``writes`` is what changed (or would change)."""
@@ -86,6 +117,7 @@ class ApplyResult:
     dry_run: bool
     objects: list[ObjectResult]
     inventory_written: bool = False
+    preflight: _Preflight | None = field(default=None, repr=False, compare=False)
 
     @property
     def writes(self) -> list[ObjectResult]:
@@ -101,16 +133,6 @@ class ApplyResult:
             if o.ref.kind == kind and o.ref.name == name:
                 return o
         raise KeyError(f"{kind} {name}")
-
-
-@dataclass
-class _Planned:
-    obj: dict[str, Any]
-    ref: ObjectRef
-    rt: ResourceType | None = None
-    deferred: str = ""
-    live: dict[str, Any] | None = None
-    change: ObjectDiff | None = None
 
 
 async def _bounded(aws: Iterable[Awaitable[T]]) -> list[T | BaseException]:
@@ -146,6 +168,18 @@ def _validate(objects: Sequence[Mapping[str, Any]], inv: InventoryRef) -> list[d
         seen.add(ref.key)
         out.append(labelled(obj, app=inv.app))
     return out
+
+
+def _fingerprint(prepared: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(prepared, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _reuse(plan: ApplyResult | None, inventory: InventoryRef, fingerprint: str) -> list[_Planned] | None:
+    """The dry run's phase 1 when it was made for these very objects (a copy: the apply mutates it)."""
+    pre = plan.preflight if plan is not None and plan.dry_run else None
+    if pre is None or pre.inventory != inventory or pre.fingerprint != fingerprint:
+        return None
+    return copy.deepcopy(pre.planned)
 
 
 async def _preflight_one(
@@ -268,10 +302,15 @@ async def apply(
     dry_run: bool = False,
     prune: bool = True,
     crd_timeout_seconds: float = 60.0,
+    plan: ApplyResult | None = None,
 ) -> ApplyResult:
-    """Apply (or with ``dry_run`` plan) one app's objects; see the module docstring for the phases."""
+    """Apply (or with ``dry_run`` plan) one app's objects; see the module docstring for the phases.
+    ``plan``: the result of a ``diff`` of the same objects just before, whose phase 1 is reused."""
     prepared = _validate(objects, inventory)
-    planned = await _preflight(api, prepared, inventory)
+    fingerprint = _fingerprint(prepared) if dry_run or plan is not None else ""
+    reused = None if dry_run else _reuse(plan, inventory, fingerprint)
+    planned = reused if reused is not None else await _preflight(api, prepared, inventory)
+    kept_plan = _Preflight(inventory, fingerprint, planned) if dry_run else None  # not mutated by a dry run
     previous = await read_inventory(api, inventory)
     candidates = prune_order(
         prune_candidates(previous.entries if previous else [], (p.ref.key for p in planned), inv=inventory),
@@ -286,7 +325,7 @@ async def apply(
                 results.append(ObjectResult(p.ref, p.change.action, p.change.paths, p.change.text))
         for entry in candidates:
             results.append((await _prune_one(api, entry, dry_run=True, prune=prune))[0])
-        return ApplyResult(inventory.app, True, results)
+        return ApplyResult(inventory.app, True, results, preflight=kept_plan)
 
     tiers: dict[str, list[_Planned]] = {}
     for p in planned:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["KubeApi", "ResourceType", "WatchEvent"]
+__all__ = ["KubeApi", "PodLogApi", "ResourceType", "WatchEvent"]
 
 
 @dataclass(frozen=True)
@@ -90,4 +90,20 @@ class KubeApi(Protocol):
         resource_version: str = "",
     ) -> AsyncIterator[WatchEvent]:
         """Events after ``resource_version``; runs until the consumer stops iterating."""
+        ...
+
+
+@runtime_checkable
+class PodLogApi(Protocol):
+    """An optional extra verb: a container's log (``GET pods/<name>/log``), for the deploy progress.
+
+    Kept apart from ``KubeApi`` so fakes and callers that never read logs need not implement it; callers
+    check ``isinstance(api, PodLogApi)``. Raises ``ApiRejectedError`` for the server's 4xx — a container that
+    has not started answers 400 ``container "c" in pod "p" is waiting to start: ...`` (kube's wording).
+    """
+
+    async def pod_log(
+        self, namespace: str, name: str, *, container: str, tail_lines: int, previous: bool = False
+    ) -> str:
+        """The last ``tail_lines`` lines of ``container`` (``previous``: of its last terminated instance)."""
         ...

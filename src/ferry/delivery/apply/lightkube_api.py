@@ -240,6 +240,22 @@ class LightkubeApi:
         items = [dict(item, apiVersion=rt.api_version, kind=rt.kind) for item in body.get("items") or []]
         return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
 
+    async def pod_log(
+        self, namespace: str, name: str, *, container: str, tail_lines: int, previous: bool = False
+    ) -> str:
+        """``GET /api/v1/namespaces/<ns>/pods/<name>/log?container=&tailLines=[&previous=true]`` (``PodLogApi``)."""
+        params = {"container": container, "tailLines": str(tail_lines)}
+        if previous:
+            params["previous"] = "true"
+        try:
+            resp = await self._http.get(f"/api/v1/namespaces/{namespace}/pods/{name}/log", params=params)
+        except httpx2.TransportError as exc:
+            raise _unreachable(self.server, exc) from exc
+        if resp.status_code >= 400:
+            ref = ObjectRef("", "v1", "Pod", namespace, name)
+            raise rejected(_status_of(resp), ref=ref, verb=f"log of {container}")
+        return resp.text
+
     async def watch(
         self,
         rt: ResourceType,

@@ -6,7 +6,9 @@ A **tick** does, in order:
 2. **Plan**: ``DesiredStates.refresh(head)`` re-renders only the apps the new commits touched
    (``ConfigRepo.changes``) or whose chart changed on disk, and keeps the others' renders and hashes.
 3. **Per app**, one task (never two at once for one app; an app still busy from an earlier tick is skipped —
-   the next tick looks at it again), at most ``concurrency`` apps at a time:
+   and when this tick rendered something newer for it, the busy task's end asks for another tick at once, so
+   a webhook's commit never waits a whole interval behind a slow drift check), at most ``concurrency`` apps
+   at a time:
 
    * an **interrupted operation** in the app's status (its owner process is gone) is resumed first: the same
      SHA is rendered and synced again (``sync.run_sync``; why that converges is explained there), and if the
@@ -16,6 +18,7 @@ A **tick** does, in order:
    * otherwise **drift** (``drift.compare``: a dry-run diff of live vs desired): with ``auto`` and
      ``selfHeal``, sync again, which reverts the hand-made change; otherwise report OutOfSync with the paths;
    * finally the app's health (``read_health``) is written to its status.
+4. **Deleted apps** (``orphans.sweep``, one task): an app status whose pin is gone is pruned or reported.
 
 Renders run in a worker thread (one at a time) so the webhook stays responsive during a long render; syncs
 are asyncio tasks, so a slow rollout of one app never delays another app's sync or the next tick. The loop is
@@ -36,7 +39,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -52,6 +55,7 @@ from ferry.delivery.configrepo import ConfigRepo
 from ferry.delivery.environments import Environment
 from ferry.delivery.gitops.desired import AppKey, Desired, DesiredStates, render_one
 from ferry.delivery.gitops.drift import compare
+from ferry.delivery.gitops.orphans import sweep
 from ferry.delivery.gitops.status import (
     AppStatus,
     Operation,
@@ -66,6 +70,7 @@ from ferry.delivery.platform import Platform
 __all__ = ["Clusters", "Options", "Reconciler", "sync_now"]
 
 log = logging.getLogger("ferry.reconcile")
+SWEEP: AppKey = ("", "deleted apps")  # the orphan sweep's task key (no app has an empty environment)
 STALE_OPERATION_SECONDS = 600.0
 """An operation owned by a process on another host is taken over after this long."""
 
@@ -135,16 +140,21 @@ class Reconciler:
         clusters: Clusters,
         options: Options = Options(),
         owner: str = OWNER,
+        before_refresh: Callable[[], object] | None = None,
     ) -> None:
         self.platform = platform
         self.repo = repo
         self.clusters = clusters
         self.options = options
         self.owner = owner
+        self.before_refresh = (
+            before_refresh  # e.g. fetch the app repo clone (``apprepo``), in a worker thread
+        )
         self.desired = DesiredStates(platform, repo)
         self.trigger = asyncio.Event()
         self.failed: set[AppKey] = set()  # apps whose last reconcile ended in an error
         self._tasks: dict[AppKey, asyncio.Task[None]] = {}
+        self._working_on: dict[AppKey, str] = {}  # the hash each app's task was started for
         self._gate = asyncio.Semaphore(options.concurrency)
         self._render = asyncio.Lock()
         self._namespaces: set[tuple[ClientConfig, str]] = set()  # known to exist
@@ -155,6 +165,8 @@ class Reconciler:
 
     async def tick(self) -> None:
         async with self._render:
+            if self.before_refresh is not None:
+                await asyncio.to_thread(self.before_refresh)
             head = await asyncio.to_thread(self.repo.refresh)
             if head is None:
                 log.info("config repo has no commits yet: nothing to reconcile")
@@ -174,8 +186,20 @@ class Reconciler:
         for key, desired in sorted(self.desired.apps.items()):
             task = self._tasks.get(key)
             if task is not None and not task.done():
+                if self._working_on.get(key) != desired.hash:  # newer than what the busy task syncs
+                    task.add_done_callback(lambda _: self.poke())
                 continue
+            self._working_on[key] = desired.hash
             self._tasks[key] = asyncio.create_task(self._guarded(desired), name=f"reconcile {desired.name}")
+        if self._tasks.get(SWEEP) is None or self._tasks[SWEEP].done():
+            envs = [e for e in self.platform.environments if e.delivery == "gitops"]
+            work = sweep(envs, self.clusters.api, set(self.desired.apps), revision=head,
+                         busy=lambda op: not _abandoned(op, self.owner))  # fmt: skip
+            self._tasks[SWEEP] = asyncio.create_task(self._swept(work), name="reconcile deleted apps")
+
+    async def _swept(self, work: Awaitable[bool]) -> None:
+        ok = await work
+        (self.failed.discard if ok else self.failed.add)(SWEEP)
 
     async def wait_idle(self) -> None:
         tasks = [t for t in self._tasks.values() if not t.done()]

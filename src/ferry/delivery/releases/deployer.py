@@ -121,6 +121,9 @@ async def _wait(
         return True, ""
     specific = observer.failure()
     if result.status is HealthStatus.DEGRADED:
+        excerpt = observer.log_excerpt()
+        if result.reason and excerpt:
+            return False, f"{result.reason}; {excerpt}"
         return False, result.reason or specific
     if specific:
         return False, specific

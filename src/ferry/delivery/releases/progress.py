@@ -10,6 +10,10 @@ short, and ``table()`` gives the current picture for a live (rich) display on a 
 specific first: a failing container's waiting reason (``CrashLoopBackOff``, ``ImagePullBackOff``...), else an
 unready pod's Ready condition (``ContainersNotReady: containers with unready status: [web]``), else the
 latest Warning event of a pod of the new ReplicaSet, else ``""`` (the caller falls back to the health roll-up).
+When the chosen pod's log was read (``podlogs``: a crashing, failed or long-unready container, once per
+restart), its last lines are appended: ``...: CrashLoopBackOff: ...; last log lines of web-1/web: a | b``.
+The progress lines show each excerpt once, as it is read (``  pod web-1 container web, restart 2, last log
+lines:`` then ``    | ...``); the table shows the last line.
 
 The new ReplicaSet is the one whose ``deployment.kubernetes.io/revision`` equals the Deployment's (the newest
 by creation time when the controller writes no revisions), and there is none while the Deployment's
@@ -20,11 +24,13 @@ Reads only: nothing here writes to the cluster.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ferry.delivery.apply import KubeApi
+from ferry.delivery.releases.podlogs import LogExcerpt, PodLogs
 
 __all__ = ["POLL_SECONDS", "DeploymentView", "PodView", "RolloutObserver", "Snapshot"]
 
@@ -55,6 +61,7 @@ class DeploymentView:
 class Snapshot:
     deployments: tuple[DeploymentView, ...] = ()
     warnings: tuple[str, ...] = ()  # "Pod web-1: BackOff: Back-off restarting ..."
+    logs: tuple[LogExcerpt, ...] = ()  # the newest log excerpt of each pod that has one
 
 
 def _owner(obj: Mapping[str, Any]) -> str:
@@ -94,9 +101,19 @@ def _event_time(ev: Mapping[str, Any]) -> str:
 class RolloutObserver:
     """Reads the rollout of ``deployments`` (names) in ``namespace``; see the module docstring."""
 
-    def __init__(self, api: KubeApi, namespace: str, deployments: Sequence[str], *, since: str) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        namespace: str,
+        deployments: Sequence[str],
+        *,
+        since: str,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.api, self.namespace, self.names, self.since = api, namespace, list(deployments), since
+        self.pod_logs = PodLogs(api, namespace) if clock is None else PodLogs(api, namespace, clock=clock)
         self._printed: set[str] = set()
+        self._printed_logs: set[tuple[str, str, int]] = set()
         self.last = Snapshot()
 
     @classmethod
@@ -115,6 +132,7 @@ class RolloutObserver:
         ev_rt = await self.api.resource_type("v1", "Event")
         views: list[DeploymentView] = []
         involved: set[str] = set()
+        seen_pods: list[dict[str, Any]] = []
         for name in self.names:
             dep = await self.api.get(dep_rt, self.namespace, name)
             if dep is None:
@@ -140,6 +158,7 @@ class RolloutObserver:
                 if rs["metadata"]["name"] != new_name and int((rs.get("status") or {}).get("replicas") or 0)
             )
             pod_views = tuple(sorted((_pod_view(p) for p in pods), key=lambda p: p.name))
+            seen_pods += pods
             involved |= {name, *(str(rs["metadata"]["name"]) for rs in mine), *(p.name for p in pod_views)}
             views.append(
                 DeploymentView(
@@ -159,7 +178,10 @@ class RolloutObserver:
             if ev.get("type") != "Warning" or obj.get("name") not in involved or _event_time(ev) < self.since:
                 continue
             warnings.append(f"{obj.get('kind')} {obj.get('name')}: {ev.get('reason')}: {ev.get('message')}")
-        self.last = Snapshot(tuple(views), tuple(dict.fromkeys(warnings)))
+        await self.pod_logs.collect(seen_pods)
+        names = {str((p.get("metadata") or {}).get("name") or "") for p in seen_pods}
+        logs = tuple(e for pod, e in sorted(self.pod_logs.latest.items()) if pod in names)
+        self.last = Snapshot(tuple(views), tuple(dict.fromkeys(warnings)), logs)
         return self.last
 
     def lines(self, snapshot: Snapshot | None = None) -> list[str]:
@@ -176,6 +198,13 @@ class RolloutObserver:
         out += [f"  warning {w}" for w in snap.warnings]
         fresh = [line for line in out if line not in self._printed]
         self._printed.update(fresh)
+        for e in snap.logs:  # by (pod, container, restart): the same text after a restart is news again
+            if (e.pod, e.container, e.restarts) not in self._printed_logs:
+                self._printed_logs.add((e.pod, e.container, e.restarts))
+                which = "previous instance" if e.previous else "current instance"
+                fresh.append(f"  pod {e.pod} container {e.container}, restart {e.restarts} ({which}), "
+                             "last log lines:")  # fmt: skip
+                fresh += [f"    | {line}" for line in e.lines]
         return fresh
 
     def table(self, snapshot: Snapshot | None = None) -> list[tuple[str, str, str]]:
@@ -183,7 +212,12 @@ class RolloutObserver:
         snap = snapshot or self.last
         rows = []
         for d in snap.deployments:
-            failing = [f"{p.name}: {p.problem}" for p in d.pods if not p.ready and p.problem]
+            logs = {e.pod: e for e in snap.logs}
+            failing = [
+                f"{p.name}: {p.problem}" + (f" (log: {logs[p.name].lines[-1]})" if p.name in logs else "")
+                for p in d.pods
+                if not p.ready and p.problem
+            ]
             old = ", ".join(f"{n} ({r})" for n, r in d.old)
             detail = f"new {d.new_rs or '-'}" + (f"; old {old}" if old else "")
             rows.append((d.name, f"{d.new_ready}/{d.desired}", "; ".join([detail, *failing[:3]])))
@@ -197,7 +231,21 @@ class RolloutObserver:
             waiting = [p for p in fresh if not p.problem.startswith(("ContainersNotReady", "Pending"))]
             for group in (waiting, fresh):
                 if group:
-                    return f"pods not ready: {group[0].name}: {group[0].problem}"
+                    logs = {e.pod: e for e in snap.logs}
+                    with_logs = [p for p in group if p.name in logs] or group
+                    p = with_logs[0]
+                    excerpt = f"; {logs[p.name].one_line()}" if p.name in logs else ""
+                    return f"pods not ready: {p.name}: {p.problem}{excerpt}"
         if snap.warnings:
             return snap.warnings[-1]
+        return ""
+
+    def log_excerpt(self, snapshot: Snapshot | None = None) -> str:
+        """The last log lines of a failing pod of a new ReplicaSet (one line), or ``""``."""
+        snap = snapshot or self.last
+        logs = {e.pod: e for e in snap.logs}
+        for d in snap.deployments:
+            for p in d.pods:
+                if p.replicaset == d.new_rs and not p.ready and p.name in logs:
+                    return logs[p.name].one_line()
         return ""
