@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests use as real peers (kubectl comes with the machine image).
-SYSTEM_PACKAGES := skopeo docker-registry runc busybox-static iproute2 nftables
+SYSTEM_PACKAGES := skopeo docker-registry runc busybox-static iproute2 nftables git curl
 PYTEST_ARGS ?=
 
 .PHONY: all demo test check lint format typecheck imports clean system-deps
@@ -26,6 +26,7 @@ system-deps:
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 	@command -v kubectl >/dev/null || { echo "kubectl is required for the end-to-end tests (it ships with the machine image)"; exit 1; }
+	@command -v node >/dev/null || { echo "Node.js 20 is required: demo-api runs on the host's node (it ships with the machine image)"; exit 1; }
 
 demo: $(STAMP) system-deps
 	$(PY) -m ferry demo
