@@ -11,6 +11,15 @@ consecutive successes (default 1) or ``failureThreshold`` consecutive failures (
 each failure is also reported (kubelet's ``Unhealthy`` event). Readiness starts as failure, liveness and
 startup as success (kube's initial results). Startup probers stop at their first success; the caller starts
 the readiness and liveness probers then. The sleep function is injectable for tests.
+
+**Readiness while starting.** When the first readiness attempt on an instance fails, quiet re-checks follow
+at 0.1 s, 0.2 s, 0.4 s … within that first period; the first that succeeds brings the next regular attempt
+forward (later periods have none). Their failures are not reported (no ``Unhealthy`` event, no failure count), so what is
+reported follows ``periodSeconds`` exactly. This stands in for kube's manual trigger: the kubelet runs the
+readiness probe at once whenever it updates the status of a started container that is not ready yet
+(``pkg/kubelet/prober/prober_manager.go`` ``UpdatePodStatus`` → ``manualTriggerCh``), which happens when the
+PLEG reports the container started. Without it a server that listens 100 ms after its process starts would
+be Ready only one whole period later (5 s for demo-api's chart): bench/kubelet.py, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ferry.cluster.controllers.runtime.types import Obj
+from ferry.cluster.kubelet.process.grpcprobe import check_grpc
 
 ExecFn = Callable[[list[str], float], Awaitable[tuple[int, bytes]]]  # (argv, timeout) -> (exit code, output)
 Sleep = Callable[[float], Awaitable[None]]
@@ -60,7 +70,10 @@ async def _http(probe: Obj, host: str, ports: list[Obj]) -> tuple[bool, str]:
 
 
 async def check_probe(probe: Obj, *, host: str, ports: list[Obj], exec_fn: ExecFn) -> tuple[bool, str]:
-    """One attempt of ``probe`` (see the module docstring): (success, failure message)."""
+    """One attempt of ``probe`` (see the module docstring): (success, failure message).
+
+    ``grpc`` calls ``grpc.health.v1.Health/Check`` on the pod IP (grpcprobe.py; kube has no ``host`` for it).
+    """
     timeout = float(probe.get("timeoutSeconds") or 1)
     try:
         if "httpGet" in probe:
@@ -71,6 +84,9 @@ async def check_probe(probe: Obj, *, host: str, ports: list[Obj], exec_fn: ExecF
             _, writer = await asyncio.wait_for(asyncio.open_connection(target, port), timeout)
             writer.close()
             return True, ""
+        if "grpc" in probe:
+            g = probe["grpc"]
+            return await check_grpc(host, int(g.get("port") or 0), str(g.get("service") or ""), timeout)
         if "exec" in probe:
             code, out = await exec_fn([str(a) for a in probe["exec"].get("command") or []], timeout)
             text = out.decode(errors="replace").strip()
@@ -100,6 +116,7 @@ class Prober:
         need_fail = int(p.get("failureThreshold") or 3)
         result = self.kind != "readiness"
         oks = fails = 0
+        starting = self.kind == "readiness"  # the first period only (see the module docstring)
         await self.sleep(float(p.get("initialDelaySeconds") or 0))
         while True:
             ok, message = await self.check()
@@ -116,4 +133,19 @@ class Prober:
                 self.on_result(False, message)
                 if self.kind in ("liveness", "startup"):
                     return  # the container is killed; the next instance gets new probers
-            await self.sleep(period)
+            if starting and not ok:
+                await self._recheck(period)
+            else:
+                await self.sleep(period)
+            starting = False
+
+    async def _recheck(self, period: float) -> None:
+        """Sleep ``period``, or less if a quiet re-check at 0.1 s, 0.2 s, 0.4 s … succeeds first."""
+        spent, step = 0.0, 0.1
+        while spent + step < period:
+            await self.sleep(step)
+            spent += step
+            if (await self.check())[0]:
+                return
+            step *= 2
+        await self.sleep(period - spent)
