@@ -89,3 +89,8 @@ def kube(kube_cluster: Kube) -> Iterator[Kube]:
     k = Kube(kube_cluster.data_dir, kube_cluster.cache_dir, ns)
     k.run("create", "namespace", ns, namespaced=False)
     yield k
+
+
+# The sim cluster's fixtures are defined once here, for every module: a module that imported them itself would
+# get its own "session" cluster (pytest keys a fixture by where it is defined), all alive until the end.
+from tests.e2e.conftest_sim import sim_cluster, sim_kube  # noqa: E402, F401

@@ -21,9 +21,7 @@ import pytest
 import yaml
 
 from ferry.charts import Rendered, add_config_checksums, image_values, lint, render
-from tests.e2e.conftest_sim import SimCluster, sim_cluster, sim_kube
-
-__all__ = ["sim_cluster", "sim_kube"]  # fixtures used below
+from tests.e2e.conftest_sim import SimCluster
 
 pytestmark = pytest.mark.e2e
 

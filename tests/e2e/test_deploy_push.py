@@ -25,10 +25,8 @@ import pytest
 import yaml
 
 from ferry.registry.client import RegistryClient
-from tests.e2e.conftest_sim import SimCluster, sim_cluster, sim_kube
+from tests.e2e.conftest_sim import SimCluster
 from tests.integration.registry_support import make_image
-
-__all__ = ["sim_cluster", "sim_kube"]  # fixtures used below
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,7 @@ import pytest
 
 from ferry.delivery.apply import ClientConfig
 from ferry.delivery.releases import KubeReleaseStore, Release, ReleaseConflict, ReleaseState
-from tests.e2e.conftest_sim import SimCluster, sim_cluster, sim_kube
-
-__all__ = ["sim_cluster", "sim_kube"]  # fixtures used below
+from tests.e2e.conftest_sim import SimCluster
 
 pytestmark = pytest.mark.e2e
 

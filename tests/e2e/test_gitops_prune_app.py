@@ -9,10 +9,9 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest_sim import sim_cluster
 from tests.e2e.test_gitops_reconcile import Setup, ferry_cli, setup
 
-__all__ = ["setup", "sim_cluster"]  # the fixtures used below
+__all__ = ["setup"]  # the fixture used below (sim_cluster comes from conftest.py)
 
 pytestmark = pytest.mark.e2e
 

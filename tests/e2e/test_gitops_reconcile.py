@@ -30,9 +30,7 @@ import pytest
 
 from ferry.delivery.configrepo import ConfigRepo
 from ferry.delivery.pins import Pin
-from tests.e2e.conftest_sim import SimCluster, sim_cluster
-
-__all__ = ["sim_cluster"]  # the fixture used below
+from tests.e2e.conftest_sim import SimCluster
 
 pytestmark = pytest.mark.e2e
 

@@ -30,7 +30,7 @@ from ferry.delivery.apply import LightkubeApi, apply, wait_healthy
 from ferry.delivery.apps import client_config, render_app
 from ferry.delivery.configrepo import ConfigRepo
 from ferry.delivery.platform import load_platform
-from tests.e2e.conftest_sim import SimCluster, sim_cluster  # noqa: F401  (the session fixture)
+from tests.e2e.conftest_sim import SimCluster
 from tests.unit.configrepo_support import digest, git, work_tree
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -137,7 +137,7 @@ class World:
         ).stdout
 
 
-def test_promotion_flow(tmp_path: Path, sim_cluster: SimCluster) -> None:  # noqa: F811
+def test_promotion_flow(tmp_path: Path, sim_cluster: SimCluster) -> None:
     w = World(tmp_path, sim_cluster)
     d1, d2, d3 = digest(0xA1), digest(0xB2), digest(0xC3)
 

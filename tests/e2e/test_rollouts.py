@@ -28,9 +28,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from tests.e2e.conftest_sim import SimCluster, sim_cluster, sim_kube
-
-__all__ = ["sim_cluster", "sim_kube"]  # fixtures used by the tests below
+from tests.e2e.conftest_sim import SimCluster
 
 pytestmark = pytest.mark.e2e
 
