@@ -357,3 +357,18 @@ def test_the_node_object_has_machine_capacity_and_says_how_pods_run() -> None:
     assert obj["metadata"]["annotations"]["kubelet.ferry.dev/network"] == "host: no root"
     ready = next(c for c in st["conditions"] if c["type"] == "Ready")
     assert "host networking" in ready["message"] and obj["spec"]["podCIDR"] == "10.1.0.0/24"
+
+
+def test_container_runtime_version_names_the_runtime_and_its_version() -> None:
+    from types import SimpleNamespace
+
+    import ferry
+    from ferry.cluster.kubelet.process.kubelet import ProcessKubelet
+
+    def kubelet(name: str, described: str) -> Any:
+        return SimpleNamespace(runtime=SimpleNamespace(name=name, describe=lambda: described))
+
+    runc = kubelet("runc", "runc 1.1.5: isolated containers (pid, mount)")
+    assert ProcessKubelet._runtime_version(runc) == "runc://1.1.5"
+    plain = kubelet("process", "process: NOT isolated: containers run as plain host processes")
+    assert ProcessKubelet._runtime_version(plain) == f"process://{ferry.__version__}"

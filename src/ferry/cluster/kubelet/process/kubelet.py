@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ferry
 from ferry.cluster.controllers.runtime import types as rt
 from ferry.cluster.controllers.runtime.types import ApiStatusError, Client, EventRecorder, Lister, Obj
 from ferry.cluster.kubelet.images import ImageStore, PulledImage
@@ -182,13 +183,20 @@ class ProcessKubelet:
         pod = self.pods.get(namespace, name)
         return pod if pod is not None and (pod.get("spec") or {}).get("nodeName") == NODE_NAME else None
 
+    def _runtime_version(self) -> str:
+        """``status.nodeInfo.containerRuntimeVersion`` as ``<runtime>://<version>`` (kube: ``containerd://1.7.x``):
+        runc's own version, or ferry's for the plain-process fallback."""
+        first = self.runtime.describe().split(":")[0].split(" ")
+        version = first[-1] if self.runtime.name == "runc" and len(first) > 1 else ferry.__version__
+        return f"{self.runtime.name}://{version}"
+
     async def register(self) -> None:
         now = time.time()
         body = process_node_object(
             self.node,
             self.cap,
             now,
-            runtime_version=f"{self.runtime.name}://{self.runtime.describe().split(':')[0].split(' ')[-1]}",
+            runtime_version=self._runtime_version(),
             runtime=self.runtime.describe(),
             network=self.network_note,
             port=self.server.port if self.server is not None else 0,
