@@ -162,8 +162,12 @@ class ProcessKubelet:
         for cid in cids:
             with contextlib.suppress(ContainerRuntimeError):
                 await self.runtime.kill(ContainerId(cid), signal.SIGKILL)
-            with contextlib.suppress(ContainerRuntimeError):
+            try:
                 await self.runtime.delete(ContainerId(cid))
+            except ContainerRuntimeError:
+                pass
+            except OSError as e:  # a container directory half gone must not keep the pod from being deleted
+                log.warning("kubelet: removing container %s of pod %s: %s", cid, uid, e)
         if self.network is not None:
             with contextlib.suppress(NetworkError):
                 await self.network.delete_pod_network(uid)

@@ -27,6 +27,7 @@ Ids are ``ferry-<12 hex>``, random: an instance's id is never reused, as a CRI c
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import json
@@ -67,7 +68,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-class ShimRuntime:
+class ShimRuntime(abc.ABC):
     """The base of :class:`RuncRuntime` and :class:`ProcessRuntime`; subclasses build ``launch.json``."""
 
     name = "shim"
@@ -90,6 +91,23 @@ class ShimRuntime:
         self.log_max_files = log_max_files
         self.python = python
         self.poll_seconds = poll_seconds
+        self._deleting: dict[ContainerId, asyncio.Future[None]] = {}
+
+    async def delete(self, cid: ContainerId) -> None:
+        """Kill (if needed) and remove the instance; a no-op for one already gone. Concurrent calls for one
+        container share one deletion: the pod worker deletes an exited instance while the kubelet's release of a
+        deleted pod deletes the same one, and two removals racing over one directory failed half-way. A caller
+        that is cancelled does not cancel the deletion the other caller waits for."""
+        running = self._deleting.get(cid)
+        if running is None:
+            running = asyncio.ensure_future(self._delete(cid))
+            self._deleting[cid] = running
+            running.add_done_callback(lambda _: self._deleting.pop(cid, None))
+        await asyncio.shield(running)
+
+    @abc.abstractmethod
+    async def _delete(self, cid: ContainerId) -> None:
+        """The deletion itself (RuncRuntime: runc delete, rootfs, cgroup; ProcessRuntime: cgroup, directory)."""
 
     # -- instance directories -------------------------------------------------------------------------
 

@@ -200,7 +200,7 @@ class ProcessRuntime(ShimRuntime):
         command = [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
         return await interactive.spawn(command, tty=tty, stdin=stdin, stderr=stderr, winsize=winsize)
 
-    async def delete(self, cid: ContainerId) -> None:
+    async def _delete(self, cid: ContainerId) -> None:
         try:
             directory = self._dir(cid)
         except ContainerRuntimeError:

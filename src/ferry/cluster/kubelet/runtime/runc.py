@@ -216,7 +216,7 @@ class RuncRuntime(ShimRuntime):
         running.on_exit(clean)
         return running
 
-    async def delete(self, cid: ContainerId) -> None:
+    async def _delete(self, cid: ContainerId) -> None:
         try:
             directory = self._dir(cid)
         except ContainerRuntimeError:
