@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ferry.cluster.network import ServiceProxy, ServiceTable
+from ferry.cluster.network.services import Backend, ServiceKey
 from tests.unit.test_network_support import endpoint, endpoint_slice, service
 
 CLUSTER_IP = "127.0.0.10"
@@ -77,7 +78,7 @@ async def world() -> AsyncIterator[World]:
     servers = [await asyncio.start_server(_backend, ip, backend_port) for ip in ("127.0.0.2", "127.0.0.3")]
     service_port, node_port = free_port(CLUSTER_IP), free_port("127.0.0.1")
     table, addresses = ServiceTable(), Addresses()
-    proxy = ServiceProxy(table, addresses=addresses, connect_timeout_seconds=0.5)
+    proxy = ServiceProxy(table, addresses=addresses, dial_timeouts=(0.25, 0.25, 0.25, 0.25))
     await proxy.start()
     w = World(table, proxy, addresses, backend_port, service_port, node_port)
     table.apply_service(
@@ -167,6 +168,33 @@ async def test_a_dead_backend_is_skipped_for_the_next_one(world: World) -> None:
     got = [await who(CLUSTER_IP, world.service_port) for _ in range(6)]
     assert set(got) == {"127.0.0.2", "127.0.0.3"}
     assert got.count("127.0.0.2") + got.count("127.0.0.3") == 6
+
+
+async def test_each_dial_attempt_reads_the_table_again(world: World) -> None:
+    """kube's userspace proxier asks its load balancer for the next endpoint on every attempt: a backend that left
+    during a failed attempt is not tried afterwards, and one that joined is (the rollout race seen in CI: the
+    second attempt went to a pod deleted a second earlier, and the client was reset)."""
+    rings = iter([[Backend("127.0.0.4", world.backend_port)], [Backend("127.0.0.2", world.backend_port)]])
+    asked: list[tuple[ServiceKey, str]] = []
+
+    def pick(key: ServiceKey, port_name: str) -> list[Backend]:
+        asked.append((key, port_name))
+        return next(rings, [])
+
+    world.proxy.pick = pick  # type: ignore[method-assign]
+    assert await who(CLUSTER_IP, world.service_port) == "127.0.0.2"  # .4 refused; the table then had .2
+    assert len(asked) == 2
+
+
+async def test_every_attempt_failing_resets_the_client(world: World) -> None:
+    world.slice(endpoint("127.0.0.4"), endpoint("127.0.0.5"))  # nothing listens on either
+    reader, writer = await asyncio.open_connection(CLUSTER_IP, world.service_port)
+    try:
+        data: bytes | None = await asyncio.wait_for(reader.read(100), 5)
+    except ConnectionResetError:
+        data = None
+    assert data is None
+    writer.close()
 
 
 async def test_service_changes_move_listeners_and_addresses(world: World) -> None:

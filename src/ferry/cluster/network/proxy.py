@@ -4,9 +4,11 @@ For each TCP port of a service with a ClusterIP it listens on ``ClusterIP:port``
 to the node's service link by an :class:`AddressManager`, so pods reach it through their gateway and the host
 reaches it directly), and for NodePort/LoadBalancer services also on ``127.0.0.1:nodePort``. Each new connection
 goes to the next **ready** backend of that port, round-robin (the ring is read from the :class:`ServiceTable` at
-that moment, so endpoint changes apply to the very next connection). When a backend refuses or does not answer
-within ``connect_timeout_seconds``, the next one is tried, as kube-proxy's userspace mode did; when there is no
-ready backend (or none answers), the client connection is reset at once. Existing connections are never cut when
+that moment, so endpoint changes apply to the very next connection). Dialing is kube-proxy's userspace mode's
+(``tryConnectTCP``): up to four attempts with the timeouts ``EndpointDialTimeouts`` = 0.25, 0.5, 1 and 2 s, each
+to the next ready backend **as the table is at that attempt** (a backend that left meanwhile is not tried, one
+that joined is), so a refused dial or a lost SYN costs one short timeout, not the request. When there is no
+ready backend (or no attempt succeeds), the client connection is reset. Existing connections are never cut when
 an endpoint turns not ready or terminating: they drain on their own, and :meth:`ServiceProxy.active_connections`
 tells the kubelet how many are left.
 
@@ -39,6 +41,7 @@ from ferry.cluster.network.services import Backend, Service, ServiceKey, Service
 __all__ = ["AddressManager", "LinkAddresses", "Listener", "ServiceProxy"]
 
 log = logging.getLogger("ferry.network.proxy")
+DIAL_TIMEOUTS = (0.25, 0.5, 1.0, 2.0)  # kube-proxy userspace's EndpointDialTimeouts, one per attempt
 
 
 class AddressManager(Protocol):
@@ -88,12 +91,12 @@ class ServiceProxy:
         *,
         addresses: AddressManager | None = None,
         node_port_host: str = "127.0.0.1",
-        connect_timeout_seconds: float = 1.0,
+        dial_timeouts: tuple[float, ...] = DIAL_TIMEOUTS,
     ) -> None:
         self.table = table
         self.addresses = addresses
         self.node_port_host = node_port_host
-        self.connect_timeout_seconds = connect_timeout_seconds
+        self.dial_timeouts = dial_timeouts
         self._ports: dict[tuple[ServiceKey, str], _Port] = {}
         self._ips: dict[ServiceKey, str] = {}  # ClusterIPs we added
         self._active: Counter[str] = Counter()  # open relays per backend IP
@@ -239,21 +242,26 @@ class ServiceProxy:
             return
         inbound.transport.pause_reading()
         loop = asyncio.get_running_loop()
-        for backend in self.pick(key, port_name):
-            if inbound.closed:
-                return
+        for timeout in self.dial_timeouts:
+            ring = self.pick(
+                key, port_name
+            )  # the table now: who left or joined during the last attempt counts
+            if inbound.closed or not ring:
+                break
+            backend = ring[0]
             ip = backend.ip
             outbound = Pipe(on_close=lambda ip=ip: self._closed(ip))  # type: ignore[misc]
             self._active[ip] += 1  # counted from the attempt, so a fast close can never go below zero
             try:
                 await asyncio.wait_for(
                     loop.create_connection(lambda o=outbound: o, backend.ip, backend.port),  # type: ignore[misc]
-                    self.connect_timeout_seconds,
+                    timeout,
                 )
             except (OSError, TimeoutError) as e:
                 if outbound.transport is None:  # never connected: connection_lost will not count it down
                     self._closed(ip)
-                log.info("%s/%s: backend %s:%s failed: %s", *key, backend.ip, backend.port, e)
+                reason = str(e) or f"no answer within {timeout:g}s"
+                log.info("%s/%s: backend %s:%s failed: %s", *key, backend.ip, backend.port, reason)
                 continue
             self._relays.add(outbound)
             if inbound.closed:
@@ -262,7 +270,8 @@ class ServiceProxy:
                 inbound.link(outbound)
                 inbound.transport.resume_reading()
             return
-        reset(inbound.transport)
+        if not inbound.closed:
+            reset(inbound.transport)
 
     def _closed(self, ip: str) -> None:
         self._active[ip] -= 1
