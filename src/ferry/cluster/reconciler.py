@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.cluster.apiserver.context import ApiContext
+from ferry.cluster.children import die_with_parent, terminate
 
 log = logging.getLogger("ferry.cluster.reconciler")
 
@@ -51,7 +51,6 @@ BACKOFF_INITIAL_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 STABLE_AFTER_SECONDS = 60.0
 HOOK_PATH = "/hooks/git"
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ class GitopsReconciler:
             finally:
                 stopping.cancel()
                 if not exited.done():
-                    await _terminate(proc)
+                    await terminate(proc, "gitops reconciler", STOP_TIMEOUT_SECONDS)
                 exited.cancel()
             if stop.is_set():
                 return
@@ -181,30 +180,16 @@ class GitopsReconciler:
                 stderr=logf,
                 env=env,
                 cwd=str(self.app_repo),
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent_sigterm,
             )
         self.paths.pid.write_text(f"{proc.pid}\n")
         log.info("gitops reconciler started (pid %d), webhook %s", proc.pid, self.webhook_url)
         return proc
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: have the kernel SIGTERM it when the cluster process goes (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-async def _terminate(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        log.warning("gitops reconciler (pid %d) ignored SIGTERM; killing it", proc.pid)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+def _die_with_parent_sigterm() -> None:
+    """In the child, before exec: SIGTERM when the cluster process goes (the reconciler stops cleanly)."""
+    die_with_parent(signal.SIGTERM)
 
 
 def gitops_component(

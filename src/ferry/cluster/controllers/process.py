@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import json
 import logging
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.cluster.apiserver.context import ApiContext
+from ferry.cluster.children import die_with_parent, terminate
 from ferry.cluster.controllers.registry import controllers_for
 from ferry.cluster.controllers.runtime.manager import (
     INFORMER_USER,
@@ -54,7 +54,6 @@ STOP_TIMEOUT_SECONDS = 10.0
 BACKOFF_INITIAL_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 STABLE_AFTER_SECONDS = 60.0
-_PR_SET_PDEATHSIG = 1
 
 
 # -- parent ----------------------------------------------------------------------------------------------
@@ -106,7 +105,7 @@ async def _supervise(config_line: bytes, stop: asyncio.Event) -> None:
         finally:
             stopping.cancel()
             if not exited.done():
-                await _terminate(proc)
+                await terminate(proc, "controller manager", STOP_TIMEOUT_SECONDS)
             exited.cancel()
             proc.stdin.close()
         if stop.is_set():
@@ -124,26 +123,7 @@ async def _supervise(config_line: bytes, stop: asyncio.Event) -> None:
         backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
 
 
-async def _terminate(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        log.warning("controller manager (pid %d) ignored SIGTERM; killing it", proc.pid)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-
-
 # -- child -----------------------------------------------------------------------------------------------
-def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when the parent goes (best effort elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 async def _run_child(config: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -180,7 +160,7 @@ async def _run_child(config: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    _die_with_parent()
+    die_with_parent(signal.SIGKILL)
     line = sys.stdin.buffer.readline()
     if not line:
         sys.exit(0)  # the parent went before it said anything

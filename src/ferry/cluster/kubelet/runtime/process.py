@@ -166,19 +166,23 @@ class ProcessRuntime(ShimRuntime):
 
     async def exec_sync(self, cid: ContainerId, argv: list[str], *, timeout_seconds: float) -> ExecResult:
         """``argv`` (paths mapped) as the container's process is: cgroup, netns, env, working dir, user."""
+        command = await self._exec_command(cid, argv)
+
+        def kill(pid: int) -> None:  # its own process group: the command and what it started
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signals.SIGKILL)
+
+        return await self._exec(command, timeout_seconds=timeout_seconds, kill=kill)
+
+    async def _exec_command(self, cid: ContainerId, argv: list[str]) -> list[str]:
+        """``shim.py --exec <container dir> <argv, paths mapped>``, for a running container only."""
         directory = self._dir(cid)
         if (await self.state(cid)).status != "running":
             raise ContainerRuntimeError(f"container {cid} is not running")
         launch = json.loads((directory / "launch.json").read_text())
         mappings = [(str(a), str(b)) for a, b in launch["mappings"]]
         mapped = [remap(a, mappings, rootfs=Path(launch["rootfs"])) for a in argv]
-
-        def kill(pid: int) -> None:  # its own process group: the command and what it started
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signals.SIGKILL)
-
-        command = [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
-        return await self._exec(command, timeout_seconds=timeout_seconds, kill=kill)
+        return [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
 
     async def exec_stream(
         self,
@@ -191,13 +195,7 @@ class ProcessRuntime(ShimRuntime):
         winsize: tuple[int, int] | None = None,
     ) -> InteractiveExec:
         """``shim.py --exec`` as :meth:`exec_sync` runs it, stdio wired to pipes or a pty (:mod:`.interactive`)."""
-        directory = self._dir(cid)
-        if (await self.state(cid)).status != "running":
-            raise ContainerRuntimeError(f"container {cid} is not running")
-        launch = json.loads((directory / "launch.json").read_text())
-        mappings = [(str(a), str(b)) for a, b in launch["mappings"]]
-        mapped = [remap(a, mappings, rootfs=Path(launch["rootfs"])) for a in argv]
-        command = [self.python, "-I", "-S", shim.__file__, "--exec", str(directory), *mapped]
+        command = await self._exec_command(cid, argv)
         return await interactive.spawn(command, tty=tty, stdin=stdin, stderr=stderr, winsize=winsize)
 
     async def _delete(self, cid: ContainerId) -> None:
