@@ -20,10 +20,10 @@ EndpointSlice controller that is down, or keep-alive connections that the app on
 deletion by that much and no more. Without an attached proxy (the agent disabled: no root, or not started yet)
 nothing is routed and neither waits.
 
-Races, loudly: a connection that picked its backends before the table changed may still try this pod later in
-its list, after a dial to another backend failed; if the pod has stopped listening by then, the dial is refused
-and the proxy tries the next ready backend (kube's userspace proxy did the same), so the client still gets an
-answer. The waits poll (every ``poll_seconds``): both the table and the proxy change only on the event loop
+Races, loudly: every dial attempt of the proxy reads the table as it is then (kube's userspace proxier asks its
+load balancer once per attempt), so after :meth:`unroute` no attempt starts towards this pod; one that started
+before is an open connection for :meth:`drain`. A dial that fails (a lost SYN, a pod that stopped listening) is
+followed by one to the next ready backend, so the client still gets an answer. The waits poll (every ``poll_seconds``): both the table and the proxy change only on the event loop
 they share with the kubelet, so a poll sees every change within that time.
 """
 
