@@ -289,3 +289,54 @@ spec:
     started = time.monotonic()
     k.kubectl("delete", "pod", "survivor", "--wait=true", timeout=60)
     assert time.monotonic() - started < 10  # the new kubelet stops the adopted container
+
+
+def test_post_start_hooks_run_before_the_container_counts_as_running(proc_cluster: ProcCluster) -> None:
+    """The hook runs inside the container after its start (the main process waits for the file it writes); a
+    failing hook is a FailedPostStartHook event with kube's message and kills the instance, which restarts."""
+    k = proc_cluster
+    k.apply(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooked}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {k.image}
+    command: ["/bin/busybox", "sh", "-c",
+              "until [ -f /hook/file ]; do /bin/busybox sleep 0.05; done; /bin/busybox cat /hook/file; exec /bin/busybox sleep 3600"]
+    volumeMounts: [{{name: hook, mountPath: /hook}}]
+    lifecycle:
+      postStart:
+        exec: {{command: ["/bin/busybox", "sh", "-c", "echo hooked > /hook/file"]}}
+  volumes: [{{name: hook, emptyDir: {{}}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: badhook}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {k.image}
+    command: ["/bin/busybox", "sleep", "3600"]
+    lifecycle:
+      postStart:
+        exec: {{command: ["/bin/busybox", "sh", "-c", "echo no; exit 3"]}}
+""")
+    k.pod_until("hooked", lambda p: "running" in _ctr(p, "main")["state"], "Running")
+    k.wait_for("the hook's file in the log", lambda: k.kubectl("logs", "hooked") == "hooked\n")
+    bad = k.pod_until("badhook", lambda p: _ctr(p, "main")["restartCount"] >= 1, "restarted", timeout=60)
+    assert _ctr(bad, "main")["lastState"]["terminated"]["exitCode"] in (137, 143)
+    events = json.loads(
+        k.kubectl("get", "events", "--field-selector", "involvedObject.name=badhook", "-o", "json")
+    )["items"]
+    failed = [e["message"] for e in events if e["reason"] == "FailedPostStartHook"]
+    uid = bad["metadata"]["uid"]
+    assert failed and failed[0] == (
+        f'Exec lifecycle hook ([/bin/busybox sh -c echo no; exit 3]) for Container "main" in Pod '
+        f"\"badhook_default({uid})\" failed - error: command '/bin/busybox sh -c echo no; exit 3' exited with 3: "
+        ', message: "no\\n"'
+    ), failed
+    k.kubectl("delete", "pod", "hooked", "badhook", "--wait=true", timeout=60)

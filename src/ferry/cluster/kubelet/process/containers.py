@@ -5,7 +5,8 @@
 pod's; ``readOnlyRootFilesystem``), ``command``/``args``/``workingDir``, the pod's netns and hostname, and the
 CRI log path ``<pod dir>/logs/<container>/<restartCount>.log``. :func:`pull_policy` is kube's default
 (``Always`` for ``:latest`` or no tag, else ``IfNotPresent``). :func:`run_handler` runs a lifecycle handler
-(``exec`` through ``exec_sync``, ``httpGet`` to the pod IP) within a timeout, as preStop needs.
+(``exec`` through ``exec_sync``, ``httpGet`` to the pod IP) within a timeout, as preStop needs; :func:`post_start` runs
+the postStart hook.
 
 The images glue is :func:`pull`: ``IfNotPresent`` and ``Never`` use an image this node already pulled
 (``Pulled``: "already present on machine"), ``Always`` pulls at every container start (the blobs are cached,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import signal
 import time
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from ferry.cluster.kubelet.process.kubelet import ProcessKubelet
 
 PULL_RETRY_SECONDS = 10.0
+HOOK_TIMEOUT_SECONDS = 30.0  # the least a postStart hook gets (kube: no bound for exec hooks)
 
 
 def pull_policy(container: Obj) -> str:
@@ -159,6 +162,58 @@ async def kill(runtime: ContainerRuntime, cid: ContainerId, grace: float) -> Non
         await runtime.kill(cid, signal.SIGKILL)
 
 
+def _go_quoted(text: str) -> str:
+    """Go's ``%q`` for the texts kube quotes in messages (JSON's escaping agrees for what hooks print)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _exec_in(k: ProcessKubelet, cid: ContainerId) -> ExecFn:
+    async def exec_fn(argv: list[str], timeout: float) -> tuple[int, bytes]:
+        r = await k.runtime.exec_sync(cid, argv, timeout_seconds=timeout)
+        return r.exit_code, r.stdout + r.stderr
+
+    return exec_fn
+
+
+async def post_start(k: ProcessKubelet, obj: Obj, c: CtrState, spec: Obj, *, host: str) -> str | None:
+    """Run the container's ``postStart`` hook right after its start, as kube's ``startContainer`` does: the
+    container counts as running only once the hook completed. A failure is a ``FailedPostStartHook`` event with
+    kube's message (``pkg/kubelet/lifecycle/handlers.go``), and the instance is killed (SIGTERM, SIGKILL after
+    the grace period), so the restart policy and its back-off apply; returns that message, None otherwise.
+
+    kube gives an exec hook no timeout; ferry bounds every hook by ``max(30 s, terminationGracePeriodSeconds)``
+    so that a hung hook cannot hold the pod worker for ever. An httpGet hook fails on a connection error or a
+    status of 400 and above, as a probe does."""
+    hook = (spec.get("lifecycle") or {}).get("postStart")
+    if not hook:
+        return None
+    cid = ContainerId(c.cid)
+    grace = float(obj["spec"].get("terminationGracePeriodSeconds", 30) or 0)
+    timeout = max(HOOK_TIMEOUT_SECONDS, grace)
+    meta = obj["metadata"]
+    where = f'for Container "{c.name}" in Pod "{meta["name"]}_{meta.get("namespace", "default")}({meta.get("uid", "")})"'
+    if "exec" in hook:
+        argv = [str(a) for a in hook["exec"].get("command") or []]
+        try:
+            code, out = await _exec_in(k, cid)(argv, timeout)
+            error = "" if code == 0 else f"command '{' '.join(argv)}' exited with {code}: "
+        except ContainerRuntimeError as e:
+            out, error = b"", str(e) or "the container is not running"
+        if not error:
+            return None
+        message = f"Exec lifecycle hook ([{' '.join(argv)}]) {where} failed - error: {error}, message: {_go_quoted(out.decode(errors='replace'))}"
+    else:
+        ports = list(spec.get("ports") or [])
+        ok, error = await run_handler(hook, host=host, ports=ports, exec_fn=_exec_in(k, cid), timeout=timeout)
+        if ok:
+            return None
+        path = (hook.get("httpGet") or {}).get("path", "")
+        message = f"HTTP lifecycle hook ({path}) {where} failed - error: {error}"
+    k.event(obj, "Warning", "FailedPostStartHook", message)
+    await kill(k.runtime, cid, grace)
+    return message
+
+
 async def stop_container(
     k: ProcessKubelet, obj: Obj | None, c: CtrState, spec: Obj, *, host: str, grace: float
 ) -> None:
@@ -169,13 +224,8 @@ async def stop_container(
         k.event(obj, "Normal", "Killing", f"Stopping container {c.name}")
     hook = (spec.get("lifecycle") or {}).get("preStop") if grace > 0 else None
     if hook:
-
-        async def exec_fn(argv: list[str], timeout: float) -> tuple[int, bytes]:
-            r = await k.runtime.exec_sync(cid, argv, timeout_seconds=timeout)
-            return r.exit_code, r.stdout + r.stderr
-
         ports = list(spec.get("ports") or [])
-        ok, msg = await run_handler(hook, host=host, ports=ports, exec_fn=exec_fn, timeout=grace)
+        ok, msg = await run_handler(hook, host=host, ports=ports, exec_fn=_exec_in(k, cid), timeout=grace)
         if not ok and obj is not None:
             k.event(obj, "Warning", "FailedPreStopHook", f"PreStopHook failed: {msg}")
     await kill(k.runtime, cid, max(0.0, deadline - time.time()))

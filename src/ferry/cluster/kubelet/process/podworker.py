@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ferry.cluster.controllers.runtime.types import ApiStatusError, Obj
 from ferry.cluster.kubelet.behaviour import go_duration
 from ferry.cluster.kubelet.images import PulledImage
-from ferry.cluster.kubelet.process.containers import build_spec, kill, pull, stop_container
+from ferry.cluster.kubelet.process.containers import build_spec, kill, post_start, pull, stop_container
 from ferry.cluster.kubelet.process.envs import EnvError, container_env
 from ferry.cluster.kubelet.process.probes import Prober, check_probe
 from ferry.cluster.kubelet.process.status import CtrState, load_record, pod_status, restore, save_record
@@ -203,8 +203,13 @@ class PodWorker:
             await self.k.runtime.start(cid)
         except ContainerRuntimeError as e:
             self.k.event(obj, "Warning", "Failed", f"Error: {e}")
-        c.started_at = time.time()
+        started_at = time.time()
         self.k.event(obj, "Normal", "Started", f"Started container {c.name}")
+        # Running (and probed) only once its postStart hook completed; a failed hook killed the instance.
+        failed = await post_start(self.k, obj, c, spec, host=self.pod_ip or "127.0.0.1")
+        if failed:
+            c.waiting = ("PostStartHookError", failed)
+        c.started_at = started_at
         c.started, c.ready = "startupProbe" not in spec, "readinessProbe" not in spec and not c.init
         self._save()
         self._watch(obj, c, spec)
