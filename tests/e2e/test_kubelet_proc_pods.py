@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ferry.cluster.kubelet.runtime.rootfs import mounts_under
 from tests.e2e.test_kubelet_proc_support import ProcCluster, proc_cluster
 
 pytestmark = pytest.mark.e2e
@@ -340,3 +341,35 @@ spec:
         ', message: "no\\n"'
     ), failed
     k.kubectl("delete", "pod", "hooked", "badhook", "--wait=true", timeout=60)
+
+
+def test_a_memory_backed_empty_dir_is_a_tmpfs_of_its_size_limit(proc_cluster: ProcCluster) -> None:
+    k = proc_cluster
+    k.apply(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: memdir}}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: {k.image}
+    command: ["/bin/busybox", "sh", "-c",
+              "/bin/busybox grep ' /mem ' /proc/mounts;
+               /bin/busybox dd if=/dev/zero of=/mem/a bs=1024 count=512 2>/dev/null && echo wrote-512k;
+               /bin/busybox dd if=/dev/zero of=/mem/b bs=1024 count=1024 2>/dev/null || echo full"]
+    volumeMounts: [{{name: mem, mountPath: /mem}}]
+  volumes: [{{name: mem, emptyDir: {{medium: Memory, sizeLimit: 1Mi}}}}]
+""")
+    k.pod_until("memdir", lambda p: p["status"].get("phase") == "Succeeded", "Succeeded")
+    lines = k.kubectl("logs", "memdir").splitlines()
+    assert lines[0].startswith("tmpfs /mem tmpfs ") and "size=1024k" in lines[0], lines
+    assert lines[1:] == ["wrote-512k", "full"], lines
+    pod_dir = k.data_dir / "kubelet" / "pods" / k.pod("memdir")["metadata"]["uid"]
+    k.kubectl("delete", "pod", "memdir", "--wait=true", timeout=60)
+    # A terminal pod is deleted by the API server at once; the kubelet then tears the pod down on its own.
+    k.wait_for(
+        "the tmpfs unmounted and the pod dir gone",
+        lambda: mounts_under(pod_dir) == [] and not pod_dir.exists(),
+    )

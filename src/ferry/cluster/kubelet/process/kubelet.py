@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from ferry.cluster.kubelet.process.node import (
 )
 from ferry.cluster.kubelet.process.podworker import PodWorker
 from ferry.cluster.kubelet.process.tokens import PodTokens
+from ferry.cluster.kubelet.process.volumes import remove_pod_dir
 from ferry.cluster.kubelet.runtime import ContainerId, ContainerRuntime, ContainerRuntimeError, choose_runtime
 from ferry.cluster.kubelet.runtime.cgroups import cgroup_v1_hierarchies
 from ferry.cluster.kubelet.server import RunningServer
@@ -267,7 +267,7 @@ class ProcessKubelet:
         except (OSError, ValueError, KeyError):
             cids = []
         await self.release(uid, cids)
-        shutil.rmtree(self.pods_dir / uid, ignore_errors=True)
+        remove_pod_dir(self.pods_dir / uid)
 
     async def shutdown(self) -> None:
         """Stop everything this node runs: containers killed and deleted, sandboxes and the bridge removed."""
@@ -287,7 +287,7 @@ class ProcessKubelet:
         if self.network is not None:
             with contextlib.suppress(NetworkError, OSError):
                 await self.network.teardown_node()
-        shutil.rmtree(self.pods_dir, ignore_errors=True)
+        remove_pod_dir(self.pods_dir)  # unmounts memory-backed emptyDirs first
         self._remove_cgroups("*")
         self._remove_cgroups("")
         log.info("kubelet: %s stopped; containers and pod network removed", NODE_NAME)

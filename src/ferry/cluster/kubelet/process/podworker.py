@@ -348,13 +348,16 @@ class PodWorker:
         await self.k.release(self.uid, [c.cid for c in self.ctrs.values() if c.cid])
         if obj is not None:
             await self._write(obj)
+        # Volumes are released before the final DELETE, as kube's status manager waits for
+        # PodResourcesAreReclaimed (volumes unmounted) before it deletes the pod object.
+        remove_pod_dir(self.dir)
+        if obj is not None:
             opts = {"gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}}
             try:
                 await self.k.client.delete("v1/pods", self.ns, self.name, options=opts)
             except ApiStatusError as err:
                 if not (err.not_found or err.code == 409):
                     log.warning("pod %s/%s: delete failed: %s", self.ns, self.name, err)
-        remove_pod_dir(self.dir)
         self.finished = True
 
     # -- status ---------------------------------------------------------------------------------------

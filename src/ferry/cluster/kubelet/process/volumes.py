@@ -3,7 +3,10 @@
 :func:`prepare_volumes` writes each volume once per pod sync (idempotent; ConfigMap/Secret contents are
 rewritten when they change, atomically per file):
 
-* ``emptyDir``: an empty directory (``medium: Memory`` is a plain directory too: no tmpfs, said here);
+* ``emptyDir``: an empty directory; ``medium: Memory`` is a **tmpfs** (as root) whose size is ``sizeLimit``
+  (kube's SizeMemoryBackedVolumes; without one, the kernel's default of half the RAM, where kube takes the
+  pod's memory limit or the node's allocatable), so writing past it fails with ENOSPC. A disk-backed
+  ``sizeLimit`` is not enforced (kube's eviction manager would evict the pod). Without root, a plain directory;
 * ``configMap`` / ``secret``: one file per key, or only ``items`` (``key`` → ``path``, per-item ``mode``),
   with ``defaultMode`` (default 0644); ``optional`` honoured;
 * ``downwardAPI``: ``items`` of ``fieldRef`` (envs.field_value) and ``resourceFieldRef``;
@@ -21,16 +24,21 @@ written by :func:`write_etc_files`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from ferry.cluster.apiserver.satokens import TokenError
 from ferry.cluster.controllers.runtime.types import Obj
-from ferry.cluster.kubelet.process.envs import EnvError, Lookup, field_value, resource_value
+from ferry.cluster.kubelet.process.envs import EnvError, Lookup, field_value, parse_quantity, resource_value
 from ferry.cluster.kubelet.process.tokens import PodTokens
-from ferry.cluster.kubelet.runtime import Mount
+from ferry.cluster.kubelet.runtime import Mount, rootfs
+from ferry.cluster.kubelet.runtime.rootfs import mounts_under
+
+MOUNT = shutil.which("mount") or "/usr/bin/mount"
 
 PLACEHOLDER_TOKEN = "ferry-placeholder-token"
 
@@ -125,6 +133,12 @@ async def prepare_volumes(
         kind, src = kinds[0], vol[kinds[0]] or {}
         target.mkdir(parents=True, exist_ok=True)
         if kind == "emptyDir":
+            if (
+                src.get("medium") == "Memory"
+                and os.geteuid() == 0
+                and target.resolve() not in mounts_under(target)
+            ):
+                await _mount_tmpfs(target, src.get("sizeLimit"))
             out[name] = target
             continue
         default_mode = int(src.get("defaultMode", 0o644))
@@ -165,5 +179,26 @@ def container_mounts(container: Obj, volumes: dict[str, Path], etc: tuple[Path, 
     return mounts
 
 
+async def _mount_tmpfs(target: Path, size_limit: object) -> None:
+    options = "mode=0777"
+    if size_limit is not None:
+        try:
+            options += f",size={max(1, int(parse_quantity(size_limit)))}"
+        except (ValueError, TypeError) as e:
+            raise VolumeError(f"emptyDir sizeLimit {size_limit!r}: {e}") from None
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [MOUNT, "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise VolumeError(f"mounting a tmpfs on {target}: {(done.stderr or done.stdout).strip()}")
+
+
 def remove_pod_dir(pod_dir: Path) -> None:
-    shutil.rmtree(pod_dir, ignore_errors=True)
+    """Remove a pod's directory, unmounting what is mounted below it first (memory-backed emptyDirs)."""
+    try:
+        rootfs.release(pod_dir)
+    except OSError:
+        shutil.rmtree(pod_dir, ignore_errors=True)
